@@ -1,0 +1,183 @@
+package tessera
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Agent types. Tess lists image and video too; Tessera runs text models only.
+const (
+	AgentTypeChat = "chat"
+	AgentTypeText = "text"
+)
+
+// Question types, as Tess's Get Agent reports them.
+const (
+	QuestionText        = "text"
+	QuestionTextarea    = "textarea"
+	QuestionSelect      = "select"
+	QuestionMultiselect = "multiselect"
+	QuestionNumber      = "number"
+	QuestionBoolean     = "boolean"
+	QuestionArray       = "array"
+	QuestionObject      = "object"
+	QuestionFile        = "file"
+)
+
+var questionTypes = []string{
+	QuestionText, QuestionTextarea, QuestionSelect, QuestionMultiselect, QuestionNumber,
+	QuestionBoolean, QuestionArray, QuestionObject, QuestionFile,
+}
+
+// Question is one input field of an agent. Clients build their forms from
+// questions and send the answers back as root-level fields named Name.
+type Question struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Description string   `json:"description"`
+	Required    bool     `json:"required"`
+	Options     []string `json:"options,omitempty"`
+	Default     any      `json:"default,omitempty"`
+	Placeholder string   `json:"placeholder,omitempty"`
+}
+
+// Agent is an agent definition (Tess calls it a template).
+type Agent struct {
+	ID          int64  `json:"id"`
+	WorkspaceID int64  `json:"workspace_id"`
+	Slug        string `json:"slug"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Type        string `json:"type"`
+	// Instructions are the system instructions; they may use {{field}}.
+	Instructions string `json:"instructions"`
+	// Prompt is the template rendered from the inputs with {{field}}.
+	Prompt    string     `json:"prompt"`
+	Questions []Question `json:"questions"`
+	// Model is the default model (an alias, provider/name or bare name).
+	Model         string   `json:"model"`
+	Temperature   *float64 `json:"temperature"`
+	Tools         []string `json:"tools"`
+	MaxIterations int      `json:"max_iterations"`
+	Visibility    string   `json:"visibility"`
+	// Source is "api" for agents made through the API, "config" for agents
+	// declared in the config file.
+	Source    string    `json:"source"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Limits on agent definitions, so that one row cannot grow without bound.
+const (
+	MaxAgentTitle        = 200
+	MaxAgentInstructions = 100_000
+	MaxQuestions         = 100
+	MaxQuestionOptions   = 200
+	MaxIterationsCap     = 100
+	DefaultMaxIterations = 10
+)
+
+// Names reserved by the execute API: a question may not use them, because
+// they mean something else at the root of an execute body.
+var reservedNames = []string{
+	"messages", "root_id", "temperature", "model", "tools", "file_ids", "memory_collections",
+	"waitExecution", "wait_execution", "stream", "answers",
+}
+
+var questionNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_\-]{0,63}$`)
+
+// Validate checks an agent definition and fills defaults. It returns an
+// EINVALID error listing every problem.
+func (a *Agent) Validate() error {
+	var v ValidationErrors
+	a.Title = strings.TrimSpace(a.Title)
+	switch {
+	case a.Title == "":
+		v.Add("title", "The title field is required.")
+	case len(a.Title) > MaxAgentTitle:
+		v.Add("title", "The title may not be greater than %d characters.", MaxAgentTitle)
+	}
+	if a.Type == "" {
+		a.Type = AgentTypeChat
+	}
+	if a.Type != AgentTypeChat && a.Type != AgentTypeText {
+		v.Add("type", "The type must be one of: chat, text.")
+	}
+	if len(a.Instructions) > MaxAgentInstructions {
+		v.Add("instructions", "The instructions may not be greater than %d characters.", MaxAgentInstructions)
+	}
+	if len(a.Prompt) > MaxAgentInstructions {
+		v.Add("prompt", "The prompt may not be greater than %d characters.", MaxAgentInstructions)
+	}
+	if a.Temperature != nil && (*a.Temperature < 0 || *a.Temperature > 2) {
+		v.Add("temperature", "The temperature must be between 0 and 2.")
+	}
+	if a.MaxIterations == 0 {
+		a.MaxIterations = DefaultMaxIterations
+	}
+	if a.MaxIterations < 1 || a.MaxIterations > MaxIterationsCap {
+		v.Add("max_iterations", "The max_iterations must be between 1 and %d.", MaxIterationsCap)
+	}
+	if a.Visibility == "" {
+		a.Visibility = "private"
+	}
+	if a.Tools == nil {
+		a.Tools = []string{}
+	}
+	if a.Questions == nil {
+		a.Questions = []Question{}
+	}
+	validateQuestions(&v, a.Questions)
+	return v.Err()
+}
+
+func validateQuestions(v *ValidationErrors, qs []Question) {
+	if len(qs) > MaxQuestions {
+		v.Add("questions", "An agent may have at most %d questions.", MaxQuestions)
+		return
+	}
+	seen := map[string]bool{}
+	for i := range qs {
+		q := &qs[i]
+		field := fmt.Sprintf("questions.%d", i)
+		switch {
+		case !questionNameRE.MatchString(q.Name):
+			v.Add(field+".name", "The question name must start with a letter or underscore and use only letters, digits, '_' and '-' (64 at most).")
+		case slices.Contains(reservedNames, q.Name):
+			v.Add(field+".name", "The question name %q is reserved by the execute API.", q.Name)
+		case seen[q.Name]:
+			v.Add(field+".name", "The question name %q is used twice.", q.Name)
+		}
+		seen[q.Name] = true
+		if q.Type == "" {
+			q.Type = QuestionText
+		}
+		if !slices.Contains(questionTypes, q.Type) {
+			v.Add(field+".type", "The question type must be one of: %s.", strings.Join(questionTypes, ", "))
+		}
+		if (q.Type == QuestionSelect || q.Type == QuestionMultiselect) && len(q.Options) == 0 {
+			v.Add(field+".options", "A %s question needs options.", q.Type)
+		}
+		if len(q.Options) > MaxQuestionOptions {
+			v.Add(field+".options", "A question may have at most %d options.", MaxQuestionOptions)
+		}
+	}
+}
+
+var slugStripRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Slugify turns a title into the stem of a slug.
+func Slugify(title string) string {
+	s := strings.Trim(slugStripRE.ReplaceAllString(strings.ToLower(title), "-"), "-")
+	if len(s) > 60 {
+		s = strings.TrimRight(s[:60], "-")
+	}
+	if s == "" {
+		s = "agent"
+	}
+	return s
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/llm"
+)
+
+// Config is the server's whole configuration. Precedence: flags over
+// environment over the YAML file over defaults.
+type Config struct {
+	Addr        string `yaml:"addr"`
+	DataDir     string `yaml:"data_dir"`
+	DatabaseURL string `yaml:"database_url"`
+	// AdminToken is a bearer token with rights over every workspace.
+	AdminToken   string `yaml:"admin_token"`
+	DefaultModel string `yaml:"default_model"`
+	// Workers is how many executions run at once on this node.
+	Workers       int           `yaml:"workers"`
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	Log           LogConfig     `yaml:"log"`
+	Execution     struct {
+		Timeout     time.Duration `yaml:"timeout"`
+		Lease       time.Duration `yaml:"lease"`
+		MaxAttempts int           `yaml:"max_attempts"`
+		MaxWait     time.Duration `yaml:"max_wait"`
+	} `yaml:"execution"`
+	Queue struct {
+		PollInterval time.Duration `yaml:"poll_interval"`
+	} `yaml:"queue"`
+	Limits struct {
+		MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	} `yaml:"limits"`
+	Providers struct {
+		OpenAI struct {
+			APIKey  string        `yaml:"api_key"`
+			BaseURL string        `yaml:"base_url"`
+			Timeout time.Duration `yaml:"timeout"`
+		} `yaml:"openai"`
+		Echo struct {
+			Delay time.Duration `yaml:"delay"`
+		} `yaml:"echo"`
+	} `yaml:"providers"`
+	// Models is the model table: aliases, provider models and prices.
+	Models []llm.Model `yaml:"models"`
+	// Agents declared as code, upserted by slug at start.
+	Agents []AgentConfig `yaml:"agents"`
+}
+
+// LogConfig configures the logger.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// AgentConfig is an agent declared in the config file.
+type AgentConfig struct {
+	WorkspaceID   int64              `yaml:"workspace_id"`
+	Slug          string             `yaml:"slug"`
+	Title         string             `yaml:"title"`
+	Description   string             `yaml:"description"`
+	Type          string             `yaml:"type"`
+	Instructions  string             `yaml:"instructions"`
+	Prompt        string             `yaml:"prompt"`
+	Questions     []tessera.Question `yaml:"questions"`
+	Model         string             `yaml:"model"`
+	Temperature   *float64           `yaml:"temperature"`
+	Tools         []string           `yaml:"tools"`
+	MaxIterations int                `yaml:"max_iterations"`
+}
+
+func defaultConfig() Config {
+	var c Config
+	c.Addr = "127.0.0.1:8080"
+	c.DataDir = "./tessera-data"
+	c.Workers = 16
+	c.ShutdownGrace = 30 * time.Second
+	c.Log = LogConfig{Level: "info", Format: "text"}
+	c.Execution.Timeout = 10 * time.Minute
+	c.Execution.Lease = 30 * time.Second
+	c.Execution.MaxAttempts = 3
+	c.Execution.MaxWait = 100 * time.Second
+	c.Queue.PollInterval = 100 * time.Millisecond
+	c.Limits.MaxBodyBytes = 1 << 20
+	c.Providers.OpenAI.Timeout = 120 * time.Second
+	return c
+}
+
+// bindFlags declares the serve flags; only flags the user set override.
+func bindFlags(fs *pflag.FlagSet) {
+	fs.String("addr", "", "listen address (TESSERA_ADDR, default 127.0.0.1:8080)")
+	fs.String("data-dir", "", "data directory for the embedded database (TESSERA_DATA_DIR, default ./tessera-data)")
+	fs.String("database-url", "", "database URL; empty means embedded SQLite (TESSERA_DATABASE_URL)")
+	fs.String("config", "", "YAML config file (TESSERA_CONFIG)")
+	fs.Int("workers", 0, "executions run at once on this node (TESSERA_WORKERS, default 16)")
+	fs.String("log-level", "", "debug, info, warn or error (TESSERA_LOG_LEVEL)")
+}
+
+// loadConfig merges defaults, the config file, the environment and flags.
+func loadConfig(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	path := flagOrEnv(fs, "config", getenv("TESSERA_CONFIG"))
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, getenv); err != nil {
+		return c, err
+	}
+	c.Addr = flagOrEnv(fs, "addr", c.Addr)
+	c.DataDir = flagOrEnv(fs, "data-dir", c.DataDir)
+	c.DatabaseURL = flagOrEnv(fs, "database-url", c.DatabaseURL)
+	c.Log.Level = flagOrEnv(fs, "log-level", c.Log.Level)
+	if fs.Changed("workers") {
+		c.Workers, _ = fs.GetInt("workers")
+	}
+	return c, c.validate()
+}
+
+func flagOrEnv(fs *pflag.FlagSet, name, fallback string) string {
+	if fs.Changed(name) {
+		v, _ := fs.GetString(name)
+		return v
+	}
+	return fallback
+}
+
+// applyEnv reads the TESSERA_* and provider variables.
+func applyEnv(c *Config, getenv func(string) string) error {
+	str := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str(&c.Addr, "TESSERA_ADDR")
+	str(&c.DataDir, "TESSERA_DATA_DIR")
+	str(&c.DatabaseURL, "TESSERA_DATABASE_URL")
+	str(&c.AdminToken, "TESSERA_ADMIN_TOKEN")
+	str(&c.DefaultModel, "TESSERA_DEFAULT_MODEL")
+	str(&c.Log.Level, "TESSERA_LOG_LEVEL")
+	str(&c.Log.Format, "TESSERA_LOG_FORMAT")
+	str(&c.Providers.OpenAI.APIKey, "OPENAI_API_KEY")
+	str(&c.Providers.OpenAI.BaseURL, "OPENAI_BASE_URL")
+	var errs []error
+	num := func(dst *int, name string) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: not an integer: %q", name, v))
+			}
+			*dst = n
+		}
+	}
+	dur := func(dst *time.Duration, name string) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: not a duration (such as 30s): %q", name, v))
+			}
+			*dst = d
+		}
+	}
+	num(&c.Workers, "TESSERA_WORKERS")
+	num(&c.Execution.MaxAttempts, "TESSERA_MAX_ATTEMPTS")
+	dur(&c.ShutdownGrace, "TESSERA_SHUTDOWN_GRACE")
+	dur(&c.Execution.Timeout, "TESSERA_EXECUTION_TIMEOUT")
+	dur(&c.Execution.Lease, "TESSERA_LEASE")
+	dur(&c.Execution.MaxWait, "TESSERA_MAX_WAIT")
+	dur(&c.Queue.PollInterval, "TESSERA_QUEUE_POLL_INTERVAL")
+	dur(&c.Providers.Echo.Delay, "TESSERA_ECHO_DELAY")
+	if v := getenv("TESSERA_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TESSERA_MAX_BODY_BYTES: not an integer: %q", v))
+		}
+		c.Limits.MaxBodyBytes = n
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Workers < 1 || c.Workers > 10_000 {
+		errs = append(errs, fmt.Errorf("workers must be between 1 and 10000, not %d", c.Workers))
+	}
+	if c.Execution.Lease < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("execution.lease must be at least 100ms"))
+	}
+	if c.Execution.Timeout <= 0 || c.Execution.MaxWait <= 0 || c.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("execution.timeout and execution.max_wait must be positive"))
+	}
+	if c.Execution.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("execution.max_attempts must be at least 1"))
+	}
+	if c.Limits.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("limits.max_body_bytes must be at least 1024"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") {
+		errs = append(errs, fmt.Errorf("database_url %q: only the embedded SQLite database is supported by this build (leave it empty, or use sqlite:PATH)", redactURL(c.DatabaseURL)))
+	}
+	for i, a := range c.Agents {
+		if a.Slug == "" || tessera.Slugify(a.Slug) != a.Slug {
+			errs = append(errs, fmt.Errorf("agents[%d]: slug %q must be lowercase letters, digits and dashes", i, a.Slug))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sqlitePath is the database file: the URL's path when given, else the
+// data dir's tessera.db.
+func (c *Config) sqlitePath() string {
+	if u := c.DatabaseURL; u != "" {
+		u = strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
+		return strings.TrimPrefix(u, "//")
+	}
+	return filepath.Join(c.DataDir, "tessera.db")
+}
+
+// redactURL hides a password in a database URL for messages.
+func redactURL(s string) string {
+	if at := strings.LastIndex(s, "@"); at > 0 {
+		if scheme := strings.Index(s, "://"); scheme > 0 && scheme < at {
+			return s[:scheme+3] + "…" + s[at:]
+		}
+	}
+	return s
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/spf13/cobra"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/engine"
+	"github.com/tessera-run/tessera/http/server"
+	"github.com/tessera-run/tessera/llm"
+	"github.com/tessera-run/tessera/llm/echo"
+	"github.com/tessera-run/tessera/llm/openai"
+	"github.com/tessera-run/tessera/queue"
+	"github.com/tessera-run/tessera/sqlite"
+)
+
+func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API, the workers and the sweeper",
+		Args:  cobra.NoArgs,
+	}
+	bindFlags(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd.Flags(), getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		return serve(cmd.Context(), cfg, stdout, stderr)
+	}
+	return cmd
+}
+
+func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
+		return nil, usageError{fmt.Errorf("log level %q: use debug, info, warn or error", cfg.Level)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.Format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Errorf("log format %q: use text or json", cfg.Format)}
+}
+
+// node is one running server: its store, queue, engine and HTTP server.
+type node struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *sqlite.Store
+	queue  *queue.Queue[*sql.Tx]
+	engine *engine.Engine
+	reg    *llm.Registry
+}
+
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	log, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		return err
+	}
+	n, err := openNode(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer n.store.Close()
+	if err := n.bootstrap(ctx, stdout); err != nil {
+		return err
+	}
+	if err := n.engine.Start(ctx); err != nil {
+		return err
+	}
+	if err := n.queue.Start(ctx, n.engine); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		n.stopWork()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler: server.New(server.Config{
+			Store: n.store, Engine: n.engine, Registry: n.reg, Logger: log, AdminToken: cfg.AdminToken,
+			MaxBody: cfg.Limits.MaxBodyBytes, MaxWait: cfg.Execution.MaxWait, Ready: n.ready,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening on http://" + ln.Addr().String())
+
+	select {
+	case err := <-errc:
+		n.stopWork()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	// Stop taking requests first; waiting requests end with the server's
+	// context, and the executions they wait for carry on in the queue.
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	if err := n.queue.Stop(shutdownCtx); err != nil {
+		log.Warn("stop queue", "err", err)
+	}
+	n.engine.Stop(shutdownCtx)
+	log.Info("stopped")
+	return nil
+}
+
+// openNode opens the database (migrating it) and builds the queue, the
+// providers and the engine.
+func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	store, err := sqlite.OpenMigrated(ctx, sqlite.Config{Path: cfg.sqlitePath(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	driver := riversqlite.New(store.DB())
+	if err := queue.Migrate(ctx, driver); err != nil {
+		store.Close()
+		return nil, err
+	}
+	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	store.SetEnqueue(q.InsertTx)
+	reg, err := newRegistry(cfg)
+	if err != nil {
+		store.Close()
+		return nil, usageError{err}
+	}
+	eng, err := engine.New(engine.Config{
+		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
+		MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &node{cfg: cfg, log: log, store: store, queue: q, engine: eng, reg: reg}, nil
+}
+
+// newRegistry configures the providers from the environment and config:
+// echo always (it needs no network); OpenAI-compatible when a key or a
+// base URL is set.
+func newRegistry(cfg Config) (*llm.Registry, error) {
+	providers := []llm.Provider{echo.New(echo.Config{Delay: cfg.Providers.Echo.Delay})}
+	oa := cfg.Providers.OpenAI
+	hasReal := oa.APIKey != "" || oa.BaseURL != ""
+	if hasReal {
+		p, err := openai.New(openai.Config{APIKey: oa.APIKey, BaseURL: oa.BaseURL, Timeout: oa.Timeout})
+		if err != nil {
+			return nil, fmt.Errorf("openai provider: %w", err)
+		}
+		providers = append(providers, p)
+	}
+	def := cfg.DefaultModel
+	if def == "" && !hasReal {
+		// With no real provider the echo model is the only one there is;
+		// with one, echo is never chosen silently.
+		def = "echo"
+	}
+	return llm.NewRegistry(llm.RegistryConfig{Providers: providers, Models: cfg.Models, DefaultModel: def})
+}
+
+// bootstrap creates workspace 1 on a fresh database and, when no admin
+// token is configured and no key exists, one key for it, printed once.
+func (n *node) bootstrap(ctx context.Context, stdout io.Writer) error {
+	now := time.Now()
+	_, err := n.store.WorkspaceGetByID(ctx, tessera.DefaultWorkspaceID)
+	if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+		_, err = n.store.WorkspaceCreate(ctx, &tessera.WorkspaceCreateParams{ID: tessera.DefaultWorkspaceID, Name: "default", Now: now})
+		if tessera.ErrorCode(err) == tessera.ECONFLICT {
+			err = nil // another node created it first
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bootstrap workspace: %w", err)
+	}
+	if n.cfg.AdminToken == "" {
+		count, err := n.store.APIKeyCount(ctx)
+		if err != nil {
+			return fmt.Errorf("bootstrap key: %w", err)
+		}
+		if count == 0 {
+			token, hash := tessera.NewAPIToken()
+			if _, err := n.store.APIKeyCreate(ctx, &tessera.APIKeyCreateParams{
+				Name: "bootstrap", Hash: hash, Prefix: tessera.TokenPrefix(token), WorkspaceIDs: []int64{tessera.DefaultWorkspaceID}, Now: now,
+			}); err != nil {
+				return fmt.Errorf("bootstrap key: %w", err)
+			}
+			// Printed, never logged: this is the only time it can be seen.
+			fmt.Fprintf(stdout, "Created an API key for workspace 1. It is shown only once:\n\n    %s\n\n", token)
+		}
+	}
+	return n.upsertAgents(ctx, now)
+}
+
+// upsertAgents writes the agents declared in the config file.
+func (n *node) upsertAgents(ctx context.Context, now time.Time) error {
+	for _, ac := range n.cfg.Agents {
+		a := &tessera.Agent{
+			WorkspaceID: max(ac.WorkspaceID, tessera.DefaultWorkspaceID), Slug: ac.Slug, Title: ac.Title, Description: ac.Description,
+			Type: ac.Type, Instructions: ac.Instructions, Prompt: ac.Prompt, Questions: ac.Questions, Model: ac.Model,
+			Temperature: ac.Temperature, Tools: ac.Tools, MaxIterations: ac.MaxIterations, Source: "config",
+		}
+		if err := a.Validate(); err != nil {
+			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}
+		}
+		if _, changed, err := n.store.AgentUpsertBySlug(ctx, &tessera.AgentCreateParams{Agent: a, Now: now}); err != nil {
+			return fmt.Errorf("config agent %q: %w", ac.Slug, err)
+		} else if changed {
+			n.log.Info("agent from config written", "slug", ac.Slug, "workspace_id", a.WorkspaceID)
+		}
+	}
+	return nil
+}
+
+func (n *node) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := n.store.Ping(ctx); err != nil {
+		return errors.New("database unavailable")
+	}
+	return nil
+}
+
+func (n *node) stopWork() {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownGrace)
+	defer cancel()
+	_ = n.queue.Stop(ctx)
+	n.engine.Stop(ctx)
+}

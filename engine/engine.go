@@ -1,0 +1,195 @@
+// Package engine runs executions. It validates an ExecuteRequest against its
+// agent (questions, messages rules, model, limits) and writes the execution
+// with its durable job in one transaction (Submit); it waits for executions
+// to finish (Wait); and it runs them when the queue hands them over
+// (RunExecution), under a lease that a heartbeat renews and that a sweeper
+// recovers when its holder dies.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/llm"
+)
+
+// Config configures an Engine. Zero values take the defaults of
+// WithDefaults.
+type Config struct {
+	Store    tessera.Store
+	Registry *llm.Registry
+	Logger   *slog.Logger
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+
+	// Lease is how long a claim lasts without a heartbeat: after a crash,
+	// the executions a node held are recovered within about this long.
+	Lease time.Duration
+	// Timeout bounds one execution; past it the execution ends as timeout.
+	Timeout time.Duration
+	// MaxAttempts bounds how often an interrupted execution is retried.
+	MaxAttempts int
+	// MaxWait bounds a synchronous wait (Tess: 100 s).
+	MaxWait time.Duration
+	// PollInterval is how often a waiter re-reads the execution in case a
+	// completion signal was missed (another node finished it).
+	PollInterval time.Duration
+}
+
+// WithDefaults returns cfg with defaults filled in.
+func (cfg Config) WithDefaults() Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 100 * time.Second
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	return cfg
+}
+
+func (cfg Config) validate() error {
+	if cfg.Store == nil {
+		return errors.New("engine: Store is required")
+	}
+	if cfg.Registry == nil {
+		return errors.New("engine: Registry is required")
+	}
+	return nil
+}
+
+// Engine is safe for concurrent use.
+type Engine struct {
+	cfg   Config
+	store tessera.Store
+	log   *slog.Logger
+	done  *hub
+
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
+	mu        sync.Mutex
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub()}, nil
+}
+
+// Start starts the sweeper that recovers executions whose lease expired.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopSweep != nil {
+		return errors.New("engine: already started")
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopSweep, e.sweepDone = cancel, make(chan struct{})
+	go e.sweepLoop(ctx)
+	return nil
+}
+
+// Stop stops the sweeper.
+func (e *Engine) Stop(ctx context.Context) {
+	e.mu.Lock()
+	stop, done := e.stopSweep, e.sweepDone
+	e.stopSweep = nil
+	e.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+func (e *Engine) sweepLoop(ctx context.Context) {
+	defer close(e.sweepDone)
+	t := time.NewTicker(max(e.cfg.Lease/3, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("sweep expired leases", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep recovers executions whose lease expired once: re-enqueued, or
+// failed after MaxAttempts.
+func (e *Engine) Sweep(ctx context.Context) error {
+	for {
+		requeued, failed, err := e.store.ExecutionRequeueExpired(ctx, &tessera.ExecutionRequeueParams{
+			Now: e.cfg.Now(), MaxAttempts: e.cfg.MaxAttempts, Limit: 100,
+		})
+		if err != nil {
+			return fmt.Errorf("engine: requeue expired: %w", err)
+		}
+		for _, id := range requeued {
+			e.log.Warn("execution lease expired; requeued", "execution_id", id)
+		}
+		for _, id := range failed {
+			e.log.Warn("execution lease expired too often; failed", "execution_id", id)
+			e.done.signal(id)
+		}
+		if len(requeued)+len(failed) < 100 {
+			return nil
+		}
+	}
+}
+
+// Wait blocks until the execution is terminal, d has passed (bounded by
+// MaxWait) or ctx ends, and returns its latest state.
+func (e *Engine) Wait(ctx context.Context, workspaceID, id int64, d time.Duration) (*tessera.Execution, error) {
+	if d <= 0 || d > e.cfg.MaxWait {
+		d = e.cfg.MaxWait
+	}
+	ch, cancel := e.done.subscribe(id)
+	defer cancel()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	poll := time.NewTicker(e.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		ex, err := e.store.ExecutionGetByID(ctx, &tessera.ExecutionGetParams{ID: id, WorkspaceID: workspaceID})
+		if err != nil || ex.Status.Terminal() {
+			return ex, err
+		}
+		select {
+		case <-ch:
+		case <-poll.C:
+		case <-deadline.C:
+			return ex, nil
+		case <-ctx.Done():
+			return ex, nil
+		}
+	}
+}

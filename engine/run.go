@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/llm"
+)
+
+// Causes of a run's context ending, told apart when writing the outcome.
+var (
+	errLeaseLost = errors.New("the execution's lease was lost")
+	errTimeout   = errors.New("the execution timed out")
+)
+
+// RunExecution runs one execution to a terminal state. It is what queue
+// workers call. It returns nil when there is nothing (more) to do for this
+// job: the execution ran, was already terminal, is held by a live worker, or
+// was handed back on shutdown for the sweeper to requeue. It returns an error
+// only when the outcome could not be recorded, so the job is retried.
+func (e *Engine) RunExecution(ctx context.Context, id int64) error {
+	now := e.cfg.Now()
+	ex, err := e.store.ExecutionClaim(ctx, &tessera.ExecutionClaimParams{ID: id, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+	switch tessera.ErrorCode(err) {
+	case "":
+	case tessera.ECONFLICT, tessera.ENOTFOUND:
+		return nil
+	default:
+		return fmt.Errorf("engine: claim execution %d: %w", id, err)
+	}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, e.cfg.Timeout, errTimeout)
+	defer cancelTimeout()
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		e.heartbeat(runCtx, ex, cancel)
+	}()
+
+	out := e.run(runCtx, ex)
+	cancel(nil)
+	<-hbDone
+	if out.status == "" {
+		// Shutdown or a lost lease interrupted the run: no outcome to write.
+		return e.release(ex)
+	}
+	return e.finish(ex, out)
+}
+
+// outcome is what a run produced.
+type outcome struct {
+	status    tessera.Status
+	output    string
+	errMsg    string
+	modelUsed string
+	usage     tessera.Usage
+	cost      float64
+	credits   float64
+}
+
+func (e *Engine) run(ctx context.Context, ex *tessera.Execution) outcome {
+	agent, err := e.store.AgentGetByID(ctx, &tessera.AgentGetParams{ID: ex.AgentID, WorkspaceID: ex.WorkspaceID})
+	if err != nil {
+		if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+			return outcome{status: tessera.StatusFailed, errMsg: "The agent of this execution was deleted."}
+		}
+		return e.interrupted(ctx, fmt.Errorf("load agent: %w", err))
+	}
+	res, err := e.cfg.Registry.Resolve(ex.Model)
+	if err != nil {
+		return outcome{status: tessera.StatusFailed, errMsg: err.Error()}
+	}
+	msgs, err := e.conversation(ctx, agent, ex)
+	if err != nil {
+		return e.interrupted(ctx, fmt.Errorf("load thread: %w", err))
+	}
+	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, nil)
+	if err != nil {
+		o := e.interrupted(ctx, err)
+		o.modelUsed = res.Spec
+		return o
+	}
+	usage := tessera.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CachedInputTokens: resp.Usage.CachedInputTokens}
+	cost, credits := res.Price.Cost(resp.Usage)
+	return outcome{status: tessera.StatusCompleted, output: resp.Content, modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
+}
+
+// interrupted classifies a failure: the run's own deadline is a timeout; a
+// context ended by shutdown or a lost lease is not an outcome at all (the
+// caller hands the execution back); anything else fails the execution with a
+// message safe to show.
+func (e *Engine) interrupted(ctx context.Context, err error) outcome {
+	if ctx.Err() != nil {
+		if context.Cause(ctx) == errTimeout {
+			return outcome{status: tessera.StatusTimeout, errMsg: fmt.Sprintf("The execution did not finish within %s.", e.cfg.Timeout)}
+		}
+		return outcome{}
+	}
+	if pe, ok := llm.AsError(err); ok {
+		return outcome{status: tessera.StatusFailed, errMsg: "The model provider failed: " + pe.Error()}
+	}
+	e.log.Error("execution failed", "err", err)
+	return outcome{status: tessera.StatusFailed, errMsg: "The execution failed because of an internal error."}
+}
+
+// conversation assembles what the model sees: the agent's instructions (and
+// the developer message) as the system message, the thread's earlier turns,
+// then this turn's messages.
+func (e *Engine) conversation(ctx context.Context, agent *tessera.Agent, ex *tessera.Execution) ([]llm.Message, error) {
+	var turns []*tessera.Execution
+	if ex.RootID != ex.ID {
+		var err error
+		turns, err = e.store.ExecutionThread(ctx, &tessera.ExecutionThreadParams{WorkspaceID: ex.WorkspaceID, RootID: ex.RootID, BeforeID: ex.ID})
+		if err != nil {
+			return nil, err
+		}
+	}
+	developer := ""
+	for _, t := range turns {
+		if len(t.Messages) > 0 && t.Messages[0].Role == tessera.RoleDeveloper {
+			developer = t.Messages[0].Content
+		}
+	}
+	current := ex.Messages
+	if len(current) > 0 && current[0].Role == tessera.RoleDeveloper {
+		developer, current = current[0].Content, current[1:]
+	}
+	var system []string
+	known := questionSet(agent)
+	if s := strings.TrimSpace(Render(agent.Instructions, ex.Inputs, known)); s != "" {
+		system = append(system, s)
+	}
+	// A chat agent's prompt template is context for the whole conversation,
+	// unless it is itself this turn's message (no messages were sent).
+	prompt := strings.TrimSpace(Render(agent.Prompt, ex.Inputs, known))
+	promptIsMessage := len(current) == 1 && current[0].Content == prompt
+	if agent.Type == tessera.AgentTypeChat && prompt != "" && !promptIsMessage {
+		system = append(system, prompt)
+	}
+	if developer != "" {
+		system = append(system, developer)
+	}
+	var out []llm.Message
+	if len(system) > 0 {
+		out = append(out, llm.Message{Role: llm.RoleSystem, Content: strings.Join(system, "\n\n")})
+	}
+	for _, m := range historyOf(turns, ex.ID) {
+		out = append(out, llm.Message{Role: m.Role, Content: m.Content})
+	}
+	for _, m := range current {
+		out = append(out, llm.Message{Role: m.Role, Content: m.Content})
+	}
+	return out, nil
+}
+
+// historyOf returns the user and assistant messages of the completed turns
+// before id (all turns when id is 0). Failed or cancelled turns are left
+// out whole, so the history never holds a question without its answer.
+func historyOf(turns []*tessera.Execution, id int64) []tessera.Message {
+	var out []tessera.Message
+	for _, t := range turns {
+		if (id != 0 && t.ID >= id) || t.Status != tessera.StatusCompleted {
+			continue
+		}
+		for _, m := range t.Messages {
+			if m.Role != tessera.RoleDeveloper {
+				out = append(out, m)
+			}
+		}
+		out = append(out, tessera.Message{Role: tessera.RoleAssistant, Content: t.Output})
+	}
+	return out
+}
+
+// heartbeat renews the lease until ctx ends; when the lease is lost it
+// cancels the run, since another worker may now own the execution.
+func (e *Engine) heartbeat(ctx context.Context, ex *tessera.Execution, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(max(e.cfg.Lease/3, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := e.cfg.Now()
+		err := e.store.ExecutionHeartbeat(ctx, &tessera.ExecutionHeartbeatParams{ID: ex.ID, Attempt: ex.Attempt, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		switch {
+		case err == nil:
+		case tessera.ErrorCode(err) == tessera.ECONFLICT:
+			cancel(errLeaseLost)
+			return
+		case ctx.Err() == nil:
+			// A missed beat is not fatal: the lease outlives several beats.
+			e.log.Warn("execution heartbeat failed", "execution_id", ex.ID, "err", err)
+		}
+	}
+}
+
+// finish writes the outcome, fenced by the attempt; a write lost to another
+// attempt is not an error.
+func (e *Engine) finish(ex *tessera.Execution, out outcome) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
+		ID: ex.ID, Attempt: ex.Attempt, Status: out.status, Output: out.output, Error: out.errMsg,
+		ModelUsed: out.modelUsed, Usage: out.usage, Cost: out.cost, Credits: out.credits, Now: e.cfg.Now(),
+	})
+	switch tessera.ErrorCode(err) {
+	case "":
+		e.done.signal(ex.ID)
+		return nil
+	case tessera.ECONFLICT:
+		e.log.Warn("execution finished by another attempt; result dropped", "execution_id", ex.ID, "attempt", ex.Attempt)
+		return nil
+	default:
+		return fmt.Errorf("engine: finish execution %d: %w", ex.ID, err)
+	}
+}
+
+// release hands the execution back on shutdown so that the sweeper of this
+// or another node requeues it at once.
+func (e *Engine) release(ex *tessera.Execution) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.store.ExecutionRelease(ctx, &tessera.ExecutionHeartbeatParams{ID: ex.ID, Attempt: ex.Attempt, Now: e.cfg.Now()})
+	if err != nil && tessera.ErrorCode(err) != tessera.ECONFLICT {
+		// The lease expires by itself; the sweeper will find it then.
+		e.log.Warn("release execution", "execution_id", ex.ID, "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tessera-run/tessera"
+)
+
+// ExecuteRequest is a request to run an agent, built by each API surface
+// from its own wire format.
+type ExecuteRequest struct {
+	WorkspaceID int64
+	APIKeyID    *int64
+	AgentID     int64
+	// Inputs are the raw answers to the agent's questions.
+	Inputs map[string]json.RawMessage
+	// Messages as sent; nil when the request had none.
+	Messages    []tessera.Message
+	Temperature *float64
+	Model       string
+	// Tools as sent ("no-tools", "" or a tool set name).
+	Tools       string
+	RootID      int64
+	FileIDs     []int64
+	TriggerType string
+	// IdempotencyKey and RequestHash deduplicate retried submissions.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// Submit validates req against its agent and creates the execution with
+// its job. It returns ENOTFOUND for an unknown agent or root_id, EINVALID
+// with per-field messages for bad input, ECONFLICT for an Idempotency-Key
+// reused with another body.
+func (e *Engine) Submit(ctx context.Context, req *ExecuteRequest) (*tessera.Execution, error) {
+	agent, err := e.store.AgentGetByID(ctx, &tessera.AgentGetParams{ID: req.AgentID, WorkspaceID: req.WorkspaceID})
+	if err != nil {
+		return nil, err
+	}
+	ex, err := e.prepare(ctx, agent, req)
+	if err != nil {
+		return nil, err
+	}
+	ex, _, err = e.store.ExecutionCreate(ctx, &tessera.ExecutionCreateParams{Execution: ex, Now: e.cfg.Now()})
+	return ex, err
+}
+
+// prepare turns a request into the execution row to insert.
+func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *ExecuteRequest) (*tessera.Execution, error) {
+	var v tessera.ValidationErrors
+	inputs, err := ValidateInputs(agent.Questions, req.Inputs)
+	if err != nil {
+		v.Merge(err)
+	}
+	temp := agent.Temperature
+	if req.Temperature != nil {
+		temp = req.Temperature
+		if *temp < 0 || *temp > 2 {
+			v.Add("temperature", "The temperature must be between 0 and 2.")
+		}
+	}
+	model := req.Model
+	if model == "" {
+		model = agent.Model
+	}
+	if _, err := e.cfg.Registry.Resolve(model); err != nil {
+		v.Add("model", "%s", err.Error())
+	}
+	tools := req.Tools
+	if tools == "" {
+		tools = strings.Join(agent.Tools, ",")
+	}
+	if tools != "" && tools != "no-tools" {
+		v.Add("tools", "The tools value %q is not available on this server: only \"no-tools\" is supported.", tools)
+	}
+	for _, id := range req.FileIDs {
+		// There is no file store yet, so every id is unknown: refusing is
+		// better than silently running without the files.
+		v.Add("file_ids", "The file %d does not exist.", id)
+	}
+	var history []tessera.Message
+	rootID := int64(0)
+	if req.RootID != 0 {
+		turns, err := e.thread(ctx, req.WorkspaceID, agent.ID, req.RootID)
+		if err != nil {
+			return nil, err
+		}
+		history = historyOf(turns, 0)
+		rootID = req.RootID
+	}
+	msgs, input, err := turnMessages(agent, inputs, req.Messages, history)
+	if err != nil {
+		v.Merge(err)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	trigger := req.TriggerType
+	if trigger == "" {
+		trigger = tessera.TriggerAPI
+	}
+	return &tessera.Execution{
+		WorkspaceID: req.WorkspaceID, AgentID: agent.ID, RootID: rootID, Status: tessera.StatusQueued,
+		TriggerType: trigger, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
+		Model: model, Temperature: temp, Tools: tools,
+		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
+	}, nil
+}
+
+// thread returns the earlier turns of thread rootID, checking that the root
+// exists in the workspace and belongs to the same agent.
+func (e *Engine) thread(ctx context.Context, workspaceID, agentID, rootID int64) ([]*tessera.Execution, error) {
+	root, err := e.store.ExecutionGetByID(ctx, &tessera.ExecutionGetParams{ID: rootID, WorkspaceID: workspaceID})
+	if err != nil {
+		if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+			return nil, &tessera.Error{Code: tessera.EINVALID, Message: fmt.Sprintf("The root_id %d does not name an execution of this workspace.", rootID),
+				Fields: map[string][]string{"root_id": {fmt.Sprintf("The root_id %d does not name an execution of this workspace.", rootID)}}}
+		}
+		return nil, err
+	}
+	if root.AgentID != agentID {
+		msg := fmt.Sprintf("The root_id %d belongs to another agent.", rootID)
+		return nil, &tessera.Error{Code: tessera.EINVALID, Message: msg, Fields: map[string][]string{"root_id": {msg}}}
+	}
+	// A root_id may name any turn of a thread; continue its thread.
+	return e.store.ExecutionThread(ctx, &tessera.ExecutionThreadParams{WorkspaceID: workspaceID, RootID: root.RootID, BeforeID: 1 << 62})
+}
+
+// turnMessages builds the messages this turn adds, and the display input.
+func turnMessages(agent *tessera.Agent, inputs map[string]any, sent, history []tessera.Message) ([]tessera.Message, string, error) {
+	known := questionSet(agent)
+	prompt := strings.TrimSpace(Render(agent.Prompt, inputs, known))
+	if agent.Type == tessera.AgentTypeText {
+		if prompt == "" {
+			prompt = listInputs(agent, inputs)
+		}
+		if prompt == "" {
+			return nil, "", invalidField("prompt", "This text agent has no prompt template and no inputs were given.")
+		}
+		return []tessera.Message{{Role: tessera.RoleUser, Content: prompt}}, prompt, nil
+	}
+	if len(sent) == 0 {
+		if prompt == "" {
+			return nil, "", invalidMessages("The messages field is required.")
+		}
+		// A chat agent with a prompt template may run from its inputs alone.
+		return []tessera.Message{{Role: tessera.RoleUser, Content: prompt}}, prompt, nil
+	}
+	if err := CheckMessages(sent); err != nil {
+		return nil, "", err
+	}
+	var dev []tessera.Message
+	rest := sent
+	if rest[0].Role == tessera.RoleDeveloper {
+		dev, rest = rest[:1], rest[1:]
+	}
+	rest = dropHistoryPrefix(history, rest)
+	msgs := append(append([]tessera.Message{}, dev...), rest...)
+	return msgs, rest[len(rest)-1].Content, nil
+}
+
+func questionSet(agent *tessera.Agent) func(string) bool {
+	return func(name string) bool {
+		for _, q := range agent.Questions {
+			if q.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// listInputs writes the inputs as "name: value" lines, in question order,
+// for text agents without a prompt template.
+func listInputs(agent *tessera.Agent, inputs map[string]any) string {
+	var b strings.Builder
+	for _, q := range agent.Questions {
+		if v, ok := inputs[q.Name]; ok {
+			fmt.Fprintf(&b, "%s: %s\n", q.Name, FormatValue(v))
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func invalidField(field, msg string) error {
+	return &tessera.Error{Code: tessera.EINVALID, Message: msg, Fields: map[string][]string{field: {msg}}}
+}

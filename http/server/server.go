@@ -1,0 +1,104 @@
+// Package server assembles Tessera's HTTP surfaces (Tess-compatible,
+// native) behind the shared middleware, and serves health checks.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/engine"
+	"github.com/tessera-run/tessera/http/httpx"
+	"github.com/tessera-run/tessera/http/native"
+	"github.com/tessera-run/tessera/http/tess"
+	"github.com/tessera-run/tessera/llm"
+)
+
+// Config configures the HTTP handler.
+type Config struct {
+	Store      tessera.Store
+	Engine     *engine.Engine
+	Registry   *llm.Registry
+	Logger     *slog.Logger
+	Now        func() time.Time
+	AdminToken string
+	MaxBody    int64
+	MaxWait    time.Duration
+	// Ready reports whether the node can take work (database and workers).
+	Ready func(ctx context.Context) error
+}
+
+// New returns the root handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = httpx.DefaultMaxBody
+	}
+	auth := httpx.NewAuthenticator(cfg.Store, cfg.AdminToken, cfg.Now)
+	writeErr := errorWriter(cfg.Logger)
+
+	r := chi.NewRouter()
+	r.Use(httpx.RequestID, httpx.AccessLog(cfg.Logger), httpx.Recover(cfg.Logger, writeErr))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, r, tessera.Errorf(tessera.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeMethodNotAllowed(writeErr, w, r)
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if cfg.Ready != nil {
+			if err := cfg.Ready(r.Context()); err != nil {
+				httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+				return
+			}
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(httpx.RequireAuth(auth, writeErr))
+		tess.New(tess.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
+			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
+		native.New(native.Config{Store: cfg.Store, Registry: cfg.Registry, Auth: auth, Logger: cfg.Logger,
+			Now: cfg.Now, MaxBody: cfg.MaxBody}).Routes(r)
+	})
+	return r
+}
+
+// errorWriter picks the surface's error shape by path: problem+json under
+// the native prefix, Tess's {"error": …} everywhere else.
+func errorWriter(log *slog.Logger) httpx.ErrorWriter {
+	tessErr, nativeErr := tess.WriteError(log), native.WriteError(log)
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if strings.HasPrefix(r.URL.Path, native.Prefix+"/") {
+			nativeErr(w, r, err)
+			return
+		}
+		tessErr(w, r, err)
+	}
+}
+
+// writeMethodNotAllowed answers 405 in the surface's shape; chi has already
+// set the Allow header.
+func writeMethodNotAllowed(writeErr httpx.ErrorWriter, w http.ResponseWriter, r *http.Request) {
+	rec := &statusOverride{ResponseWriter: w, status: http.StatusMethodNotAllowed}
+	writeErr(rec, r, tessera.Errorf(tessera.EINVALID, "The %s method is not supported for %s.", r.Method, r.URL.Path))
+}
+
+// statusOverride forces a status on a writer, so that an error writer's
+// mapping can be reused for statuses outside the kinds.
+type statusOverride struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusOverride) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.status) }

@@ -1,0 +1,191 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+
+	"github.com/tessera-run/tessera/llm"
+)
+
+// Defaults of Config.
+const (
+	DefaultName    = "openai"
+	DefaultTimeout = 120 * time.Second
+)
+
+// Config configures a Provider.
+type Config struct {
+	// Name is the provider's name in model specs; default "openai". Give
+	// each configured server its own name ("ollama", "vllm", …).
+	Name string
+	// APIKey is sent as a bearer token. Empty sends no Authorization header
+	// at all, which is what keyless local servers (Ollama, llama.cpp) want.
+	APIKey string
+	// BaseURL is the API root, e.g. "http://localhost:11434/v1"; default
+	// the SDK's, https://api.openai.com/v1/.
+	BaseURL string
+	// HTTPClient replaces http.DefaultClient, e.g. in tests. Its Timeout, if
+	// any, also bounds reading a stream, so prefer Config.Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds one Generate call, streaming included; default 120s.
+	Timeout time.Duration
+	// MaxRetries is how many times Tessera's retry layer may retry a
+	// retryable error of this provider. The provider itself never retries:
+	// it only records the value (see Provider.MaxRetries).
+	MaxRetries int
+}
+
+// Provider is an llm.Provider over an OpenAI-compatible Chat Completions
+// API. It is safe for concurrent use.
+type Provider struct {
+	name       string
+	apiKey     string // kept only to redact it from error messages
+	timeout    time.Duration
+	maxRetries int
+	chat       sdk.ChatCompletionService
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New builds a provider from cfg, filling in the defaults.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultName
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("openai: provider %q: negative timeout", cfg.Name)
+	}
+	if cfg.MaxRetries < 0 {
+		return nil, fmt.Errorf("openai: provider %q: negative max retries", cfg.Name)
+	}
+	opts, err := clientOptions(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("openai: provider %q: %w", cfg.Name, err)
+	}
+	return &Provider{
+		name:       cfg.Name,
+		apiKey:     cfg.APIKey,
+		timeout:    cfg.Timeout,
+		maxRetries: cfg.MaxRetries,
+		// The service, unlike sdk.NewClient, does not read the environment.
+		chat: sdk.NewChatCompletionService(opts...),
+	}, nil
+}
+
+func clientOptions(cfg Config) ([]option.RequestOption, error) {
+	opts := []option.RequestOption{
+		option.WithEnvironmentProduction(), // the default base URL
+		option.WithMaxRetries(0),           // one attempt: retries are Tessera's job
+		option.WithAPIKey(cfg.APIKey),      // the SDK omits the header when empty
+	}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// The URL is not quoted: it may carry credentials.
+			return nil, errors.New("base URL must be an absolute http or https URL")
+		}
+		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
+	}
+	return opts, nil
+}
+
+// Name returns the configured provider name.
+func (p *Provider) Name() string { return p.name }
+
+// MaxRetries returns Config.MaxRetries, for the caller's retry policy.
+func (p *Provider) MaxRetries() int { return p.maxRetries }
+
+// Generate runs one chat completion, streamed when stream is non-nil.
+// Errors from the server or the network are *llm.Error; an error returned
+// by stream is returned as is.
+func (p *Provider) Generate(ctx context.Context, req *llm.Request, stream llm.StreamFunc) (*llm.Response, error) {
+	params, err := p.params(req)
+	if err != nil {
+		return nil, err
+	}
+	callCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	if stream == nil {
+		return p.complete(ctx, callCtx, params)
+	}
+	return p.stream(ctx, callCtx, params, stream)
+}
+
+// params maps a request to the SDK's parameters. Only max_tokens is sent:
+// the newer max_completion_tokens is not understood by every compatible
+// server.
+func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error) {
+	var params sdk.ChatCompletionNewParams
+	if req == nil || req.Model == "" {
+		return params, p.newError(0, llm.ErrKindInvalid, "the request names no model", nil)
+	}
+	params.Model = req.Model
+	for i, m := range req.Messages {
+		msg, ok := messageParam(m)
+		if !ok {
+			return params, p.newError(0, llm.ErrKindInvalid, fmt.Sprintf("message %d has unknown role %q", i, m.Role), nil)
+		}
+		params.Messages = append(params.Messages, msg)
+	}
+	if req.Temperature != nil {
+		params.Temperature = param.NewOpt(*req.Temperature)
+	}
+	if req.MaxTokens > 0 {
+		params.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	return params, nil
+}
+
+func messageParam(m llm.Message) (sdk.ChatCompletionMessageParamUnion, bool) {
+	switch m.Role {
+	case llm.RoleSystem:
+		return sdk.SystemMessage(m.Content), true
+	case llm.RoleUser:
+		return sdk.UserMessage(m.Content), true
+	case llm.RoleAssistant:
+		return sdk.AssistantMessage(m.Content), true
+	}
+	return sdk.ChatCompletionMessageParamUnion{}, false
+}
+
+// complete runs a non-streamed call. ctx is the caller's, callCtx carries
+// the per-call timeout; classification needs both to tell them apart.
+func (p *Provider) complete(ctx, callCtx context.Context, params sdk.ChatCompletionNewParams) (*llm.Response, error) {
+	var res *http.Response
+	cc, err := p.chat.New(callCtx, params, option.WithResponseInto(&res))
+	if err != nil {
+		return nil, p.classify(ctx, err, res)
+	}
+	if len(cc.Choices) == 0 {
+		return nil, p.newError(http.StatusOK, llm.ErrKindInvalid, "the response has no choices", nil)
+	}
+	choice := cc.Choices[0]
+	return &llm.Response{
+		Content:      choice.Message.Content,
+		FinishReason: choice.FinishReason,
+		Usage:        usage(cc.Usage),
+		Model:        cc.Model,
+	}, nil
+}
+
+func usage(u sdk.CompletionUsage) llm.Usage {
+	return llm.Usage{
+		InputTokens:       u.PromptTokens,
+		OutputTokens:      u.CompletionTokens,
+		CachedInputTokens: u.PromptTokensDetails.CachedTokens,
+	}
+}

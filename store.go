@@ -1,0 +1,236 @@
+package tessera
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence every backend (embedded SQLite, PostgreSQL)
+// implements with the same semantics, checked by package storetest.
+//
+// Methods return *Error values of kind ENOTFOUND (a missing row, or a row of
+// another workspace: the two are indistinguishable to callers), ECONFLICT
+// (a unique key taken) or EINVALID; any other error is internal.
+type Store interface {
+	WorkspaceStore
+	APIKeyStore
+	AgentStore
+	ExecutionStore
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// WorkspaceStore persists workspaces.
+type WorkspaceStore interface {
+	// WorkspaceCreate inserts a workspace. When params.ID is non-zero that id
+	// is used (bootstrap creates workspace 1); ECONFLICT if it exists.
+	WorkspaceCreate(ctx context.Context, params *WorkspaceCreateParams) (*Workspace, error)
+	// WorkspaceGetByID returns ENOTFOUND when the workspace does not exist.
+	WorkspaceGetByID(ctx context.Context, id int64) (*Workspace, error)
+	// WorkspaceList returns workspaces ordered by id; IDs filters when set.
+	WorkspaceList(ctx context.Context, params *WorkspaceListParams) ([]*Workspace, error)
+}
+
+type WorkspaceCreateParams struct {
+	ID   int64
+	Name string
+	Now  time.Time
+}
+
+type WorkspaceListParams struct {
+	// IDs restricts the list to these workspaces; nil means all.
+	IDs []int64
+}
+
+// APIKeyStore persists API keys (hashed).
+type APIKeyStore interface {
+	// APIKeyCreate inserts a key and its workspace grants, in order (the first
+	// is the default). ENOTFOUND if a workspace does not exist.
+	APIKeyCreate(ctx context.Context, params *APIKeyCreateParams) (*APIKey, error)
+	// APIKeyGetByHash returns the non-revoked key with this hash, or ENOTFOUND.
+	APIKeyGetByHash(ctx context.Context, hash string) (*APIKey, error)
+	// APIKeyList returns non-revoked keys ordered by id; WorkspaceID filters
+	// to keys granted that workspace when non-zero.
+	APIKeyList(ctx context.Context, params *APIKeyListParams) ([]*APIKey, error)
+	// APIKeyRevoke revokes a key. ENOTFOUND when it does not exist, is already
+	// revoked, or (WorkspaceID non-zero) is not granted that workspace.
+	APIKeyRevoke(ctx context.Context, params *APIKeyRevokeParams) error
+	// APIKeyCount counts non-revoked keys.
+	APIKeyCount(ctx context.Context) (int, error)
+	// APIKeyTouch records that a key was used at now.
+	APIKeyTouch(ctx context.Context, id int64, now time.Time) error
+}
+
+type APIKeyCreateParams struct {
+	Name         string
+	Hash         string
+	Prefix       string
+	WorkspaceIDs []int64
+	Now          time.Time
+}
+
+type APIKeyListParams struct {
+	WorkspaceID int64
+}
+
+type APIKeyRevokeParams struct {
+	ID          int64
+	WorkspaceID int64
+	Now         time.Time
+}
+
+// AgentStore persists agent definitions.
+type AgentStore interface {
+	// AgentCreate inserts params.Agent (ID, Version, CreatedAt and UpdatedAt
+	// are set by the store: Version 1, both times Now) and returns it.
+	// ECONFLICT when the slug is taken in the workspace.
+	AgentCreate(ctx context.Context, params *AgentCreateParams) (*Agent, error)
+	// AgentGetByID returns ENOTFOUND when missing or in another workspace.
+	AgentGetByID(ctx context.Context, params *AgentGetParams) (*Agent, error)
+	// AgentGetBySlug returns ENOTFOUND when missing or in another workspace.
+	AgentGetBySlug(ctx context.Context, workspaceID int64, slug string) (*Agent, error)
+	// AgentList returns one page of a workspace's agents ordered by id
+	// (descending when Desc) and the total matching count.
+	AgentList(ctx context.Context, params *AgentListParams) ([]*Agent, int, error)
+	// AgentUpdate replaces every definition field of the agent identified by
+	// params.Agent.ID and params.Agent.WorkspaceID, increments Version and
+	// sets UpdatedAt. ENOTFOUND when missing; ECONFLICT when the slug is taken.
+	AgentUpdate(ctx context.Context, params *AgentUpdateParams) (*Agent, error)
+	// AgentDelete deletes an agent. ENOTFOUND when missing.
+	AgentDelete(ctx context.Context, params *AgentGetParams) error
+	// AgentUpsertBySlug creates the agent or, when the slug exists in the
+	// workspace, replaces its definition (bumping Version only when a field
+	// changed). It reports whether anything was written.
+	AgentUpsertBySlug(ctx context.Context, params *AgentCreateParams) (*Agent, bool, error)
+}
+
+type AgentCreateParams struct {
+	Agent *Agent
+	Now   time.Time
+}
+
+type AgentGetParams struct {
+	ID          int64
+	WorkspaceID int64
+}
+
+type AgentListParams struct {
+	WorkspaceID int64
+	// Query matches title, description and slug (case-insensitive substring).
+	Query  string
+	Type   string
+	Limit  int
+	Offset int
+	Desc   bool
+}
+
+type AgentUpdateParams struct {
+	Agent *Agent
+	Now   time.Time
+}
+
+// ExecutionStore persists executions and runs the lease protocol that keeps
+// them durable: an execution is claimed under a lease that its worker renews;
+// a lease that expires is recovered by the sweeper (ExecutionRequeueExpired).
+type ExecutionStore interface {
+	// ExecutionCreate inserts params.Execution with status queued (ID, RootID
+	// when zero, CreatedAt and UpdatedAt set by the store) and, in the same
+	// transaction, the job that will run it (the store's enqueue hook); the
+	// job id is stored as JobID.
+	//
+	// With a non-empty IdempotencyKey an existing execution of the same
+	// workspace and key is returned instead, with created false; ECONFLICT
+	// when its RequestHash differs.
+	ExecutionCreate(ctx context.Context, params *ExecutionCreateParams) (exec *Execution, created bool, err error)
+	// ExecutionGetByID returns ENOTFOUND when missing or in another workspace
+	// (WorkspaceID zero skips the workspace check, for workers).
+	ExecutionGetByID(ctx context.Context, params *ExecutionGetParams) (*Execution, error)
+	// ExecutionList returns one page ordered by id and the total count.
+	ExecutionList(ctx context.Context, params *ExecutionListParams) ([]*Execution, int, error)
+	// ExecutionThread returns the executions of thread RootID with id below
+	// BeforeID, oldest first, in the given workspace.
+	ExecutionThread(ctx context.Context, params *ExecutionThreadParams) ([]*Execution, error)
+	// ExecutionClaim moves a queued execution, or a running one whose lease
+	// has expired, to running with Attempt incremented and a lease until
+	// params.LeaseUntil. It returns ECONFLICT when the execution is terminal
+	// or leased by a live worker, ENOTFOUND when it does not exist.
+	ExecutionClaim(ctx context.Context, params *ExecutionClaimParams) (*Execution, error)
+	// ExecutionHeartbeat extends the lease of a running execution at the
+	// given attempt. ECONFLICT when the attempt no longer holds it.
+	ExecutionHeartbeat(ctx context.Context, params *ExecutionHeartbeatParams) error
+	// ExecutionFinish writes the terminal state of a running execution at the
+	// given attempt. ECONFLICT when the attempt no longer holds it (the write
+	// is fenced: a late worker never overwrites a terminal state).
+	ExecutionFinish(ctx context.Context, params *ExecutionFinishParams) (*Execution, error)
+	// ExecutionRelease hands a running execution back (on shutdown) by
+	// expiring its lease at params.Now, so the sweeper re-enqueues it at once.
+	ExecutionRelease(ctx context.Context, params *ExecutionHeartbeatParams) error
+	// ExecutionRequeueExpired recovers executions whose lease expired before
+	// params.Now: each goes back to queued with a new job, or fails with a
+	// clear error when it has already been attempted MaxAttempts times. It
+	// returns the ids recovered and failed.
+	ExecutionRequeueExpired(ctx context.Context, params *ExecutionRequeueParams) (requeued, failed []int64, err error)
+}
+
+type ExecutionCreateParams struct {
+	Execution *Execution
+	Now       time.Time
+}
+
+type ExecutionGetParams struct {
+	ID          int64
+	WorkspaceID int64
+}
+
+type ExecutionListParams struct {
+	WorkspaceID int64
+	AgentID     int64
+	RootID      int64
+	// AgentQuery matches the agent's title (case-insensitive substring).
+	AgentQuery string
+	Statuses   []Status
+	Limit      int
+	Offset     int
+	Desc       bool
+}
+
+type ExecutionThreadParams struct {
+	WorkspaceID int64
+	RootID      int64
+	BeforeID    int64
+}
+
+type ExecutionClaimParams struct {
+	ID         int64
+	Now        time.Time
+	LeaseUntil time.Time
+}
+
+type ExecutionHeartbeatParams struct {
+	ID         int64
+	Attempt    int
+	Now        time.Time
+	LeaseUntil time.Time
+}
+
+type ExecutionFinishParams struct {
+	ID        int64
+	Attempt   int
+	Status    Status
+	Output    string
+	Error     string
+	ModelUsed string
+	Usage     Usage
+	Cost      float64
+	Credits   float64
+	Now       time.Time
+}
+
+type ExecutionRequeueParams struct {
+	Now         time.Time
+	MaxAttempts int
+	Limit       int
+}
