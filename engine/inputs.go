@@ -22,10 +22,10 @@ func ValidateInputs(questions []tessera.Question, raw map[string]json.RawMessage
 	out := make(map[string]any, len(questions))
 	for i := range questions {
 		q := &questions[i]
-		val, present, err := coerce(q, raw[q.Name])
+		val, present, problem := coerce(q, raw[q.Name])
 		switch {
-		case err != nil:
-			v.Add(q.Name, "%s", err.Error())
+		case problem != "":
+			v.Add(q.Name, "%s", problem)
 		case present:
 			out[q.Name] = val
 		case q.Default != nil:
@@ -38,59 +38,60 @@ func ValidateInputs(questions []tessera.Question, raw map[string]json.RawMessage
 }
 
 // coerce converts one raw answer. present is false for a missing, null or
-// empty-string answer, which counts as not answered.
-func coerce(q *tessera.Question, raw json.RawMessage) (val any, present bool, err error) {
+// empty-string answer, which counts as not answered; problem is the
+// user-facing message when the answer cannot be used.
+func coerce(q *tessera.Question, raw json.RawMessage) (val any, present bool, problem string) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
-		return nil, false, nil
+		return nil, false, ""
 	}
 	switch q.Type {
 	case tessera.QuestionNumber:
 		n, err := asNumber(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be a number.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be a number.", q.Name)
 		}
-		return n, true, nil
+		return n, true, ""
 	case tessera.QuestionBoolean:
 		b, err := asBool(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be true or false.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be true or false.", q.Name)
 		}
-		return b, true, nil
+		return b, true, ""
 	case tessera.QuestionSelect:
 		s, err := asScalarString(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be a string.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be a string.", q.Name)
 		}
 		if !slices.Contains(q.Options, s) {
-			return nil, false, fmt.Errorf("The selected %s is invalid: it must be one of %s.", q.Name, strings.Join(q.Options, ", "))
+			return nil, false, fmt.Sprintf("The selected %s is invalid: it must be one of %s.", q.Name, strings.Join(q.Options, ", "))
 		}
-		return s, true, nil
+		return s, true, ""
 	case tessera.QuestionMultiselect:
 		return asMultiselect(q, raw)
 	case tessera.QuestionArray:
-		return asArray(raw), true, nil
+		return asArray(raw), true, ""
 	case tessera.QuestionObject:
 		o, err := asObject(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be an object.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be an object.", q.Name)
 		}
-		return o, true, nil
+		return o, true, ""
 	case tessera.QuestionFile:
 		s, err := asScalarString(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be a file id or a URL.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be a file id or a URL.", q.Name)
 		}
-		return s, true, nil
+		return s, true, ""
 	default: // text, textarea
 		s, err := asScalarString(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be a string.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be a string.", q.Name)
 		}
 		if strings.TrimSpace(s) == "" {
-			return nil, false, nil
+			return nil, false, ""
 		}
-		return s, true, nil
+		return s, true, ""
 	}
 }
 
@@ -150,12 +151,12 @@ func asScalarString(raw json.RawMessage) (string, error) {
 }
 
 // asMultiselect accepts an array of options or a comma-separated string.
-func asMultiselect(q *tessera.Question, raw json.RawMessage) (any, bool, error) {
+func asMultiselect(q *tessera.Question, raw json.RawMessage) (any, bool, string) {
 	var items []string
 	if err := json.Unmarshal(raw, &items); err != nil {
 		s, err := asScalarString(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("The %s field must be a list of options.", q.Name)
+			return nil, false, fmt.Sprintf("The %s field must be a list of options.", q.Name)
 		}
 		for part := range strings.SplitSeq(s, ",") {
 			if part = strings.TrimSpace(part); part != "" {
@@ -164,14 +165,14 @@ func asMultiselect(q *tessera.Question, raw json.RawMessage) (any, bool, error) 
 		}
 	}
 	if len(items) == 0 {
-		return nil, false, nil
+		return nil, false, ""
 	}
 	for _, it := range items {
 		if !slices.Contains(q.Options, it) {
-			return nil, false, fmt.Errorf("The selected %s %q is invalid: each must be one of %s.", q.Name, it, strings.Join(q.Options, ", "))
+			return nil, false, fmt.Sprintf("The selected %s %q is invalid: each must be one of %s.", q.Name, it, strings.Join(q.Options, ", "))
 		}
 	}
-	return items, true, nil
+	return items, true, ""
 }
 
 // asArray keeps a JSON array; anything else (Pipedream sends arrays as

@@ -50,7 +50,7 @@ func (cfg Config) WithDefaults() Config {
 		cfg.Workers = 16
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 100 * time.Millisecond
+		cfg.PollInterval = 50 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

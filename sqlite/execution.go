@@ -138,7 +138,8 @@ func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionList
 		for i, st := range params.Statuses {
 			statuses[i] = string(st)
 		}
-		w.add(in("status", statuses))
+		cond, args := in("status", statuses)
+		w.add(cond, args...)
 	}
 	list, total, err := listPage(ctx, s, listQuery{table: "executions", columns: execColumns, where: w,
 		limit: params.Limit, offset: params.Offset, desc: params.Desc}, scanExecution)
@@ -148,6 +149,9 @@ func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionList
 // ExecutionThread returns the executions of thread RootID in the workspace,
 // oldest first: those with an id below BeforeID, or all when it is zero.
 func (s *Store) ExecutionThread(ctx context.Context, params *tessera.ExecutionThreadParams) ([]*tessera.Execution, error) {
+	if params.WorkspaceID == 0 {
+		return nil, wrap("execution thread", errNoWorkspace)
+	}
 	var w where
 	w.add("workspace_id = ?", params.WorkspaceID)
 	w.add("root_id = ?", params.RootID)

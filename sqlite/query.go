@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"modernc.org/sqlite"
+	"modernc.org/sqlite" // also registers the "sqlite" driver
 )
 
 // where collects the conditions and arguments of a list query.

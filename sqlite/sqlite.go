@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tessera-run/tessera"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // EnqueueFunc inserts the durable job that will run execution executionID,

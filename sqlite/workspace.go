@@ -45,7 +45,8 @@ func (s *Store) WorkspaceGetByID(ctx context.Context, id int64) (*tessera.Worksp
 func (s *Store) WorkspaceList(ctx context.Context, params *tessera.WorkspaceListParams) ([]*tessera.Workspace, error) {
 	var w where
 	if params.IDs != nil {
-		w.add(in("id", params.IDs))
+		cond, args := in("id", params.IDs)
+		w.add(cond, args...)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+workspaceColumns+` FROM workspaces`+w.String()+` ORDER BY id`, w.args...)
 	if err != nil {

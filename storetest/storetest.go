@@ -81,6 +81,8 @@ func (e *Enqueued) ExecutionIDs() []int64 {
 }
 
 func testPing(t *testing.T, newStore NewStore) {
-	f := setup(t, newStore)
-	ok(t, f.store.Ping(f.ctx))
+	t.Run("Answers", func(t *testing.T) {
+		f := setup(t, newStore)
+		ok(t, f.store.Ping(f.ctx))
+	})
 }

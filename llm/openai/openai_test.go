@@ -164,3 +164,22 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("server got %d requests", n)
 	}
 }
+
+// TestIgnoresEnvironment checks that the SDK's OPENAI_* variables do not
+// leak in: a key meant for OpenAI must never reach a local server. Not
+// parallel, because it sets the environment.
+func TestIgnoresEnvironment(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-from-env")
+	t.Setenv("OPENAI_ADMIN_KEY", "sk-admin-from-env")
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+	t.Setenv("OPENAI_CUSTOM_HEADERS", "X-From-Env: 1")
+	srv := llmtest.NewTest(t, llmtest.Config{})
+	p := newProvider(t, openai.Config{BaseURL: srv.URL})
+	if _, err := p.Generate(context.Background(), userRequest("hi"), nil); err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Requests()[0].Header
+	if h.Get("Authorization") != "" || h.Get("X-From-Env") != "" {
+		t.Errorf("environment leaked into the request: %v", h)
+	}
+}

@@ -1,0 +1,300 @@
+package storetest
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-run/tessera"
+)
+
+func testExecutions(t *testing.T, newStore NewStore) {
+	t.Run("Create", func(t *testing.T) {
+		f := setup(t, newStore)
+		in := f.newExec(7)
+		in.Status, in.Attempt = tessera.StatusRunning, 3 // the store decides these
+		e := f.createExec(in)
+		if e.ID == 0 {
+			t.Fatal("ID = 0")
+		}
+		equal(t, "Status", e.Status, tessera.StatusQueued)
+		equal(t, "RootID", e.RootID, e.ID)
+		equal(t, "Attempt", e.Attempt, 0)
+		equal(t, "enqueued", f.enq.ExecutionIDs(), []int64{e.ID})
+		equal(t, "JobID", e.JobID, int64(firstJobID))
+		sameTime(t, "CreatedAt", e.CreatedAt, f.now)
+		sameTime(t, "UpdatedAt", e.UpdatedAt, f.now)
+		if e.LeaseExpiresAt != nil || e.StartedAt != nil || e.CompletedAt != nil {
+			t.Fatalf("lease, started, completed = %v, %v, %v; want nil", e.LeaseExpiresAt, e.StartedAt, e.CompletedAt)
+		}
+		sameJSON(t, "get", f.getExec(e.ID), e)
+	})
+
+	t.Run("ExplicitRootID", func(t *testing.T) {
+		f := setup(t, newStore)
+		root := f.createExec(f.newExec(7))
+		in := f.newExec(7)
+		in.RootID = root.ID
+		child := f.createExec(in)
+		equal(t, "RootID", child.RootID, root.ID)
+	})
+
+	t.Run("RoundTrip", func(t *testing.T) {
+		f := setup(t, newStore)
+		key := f.createKey("k", f.ws.ID)
+		in := f.newExec(7)
+		in.Inputs = map[string]any{
+			"topic": "cats", "n": 3.5, "ok": true, "none": nil,
+			"list": []any{"a", 1.0}, "obj": map[string]any{"k": "v"},
+		}
+		in.Messages = []tessera.Message{
+			{Role: tessera.RoleDeveloper, Content: "be brief"},
+			{Role: tessera.RoleUser, Content: "hi"},
+			{Role: tessera.RoleAssistant, Content: "hello"},
+			{Role: tessera.RoleUser, Content: "ünïcødé ✓"},
+		}
+		in.APIKeyID, in.Temperature, in.Tools = &key.ID, ptr(0.0), "web_search,http"
+		in.IdempotencyKey, in.RequestHash = "idem", "hash"
+		in.Metadata = json.RawMessage(`{"source":"test","n":[1,2]}`)
+		e := f.createExec(in)
+
+		got := f.getExec(e.ID)
+		equal(t, "Inputs", got.Inputs, in.Inputs)
+		equal(t, "Messages", got.Messages, in.Messages)
+		equal(t, "APIKeyID", *got.APIKeyID, key.ID)
+		equal(t, "Temperature", got.Temperature, ptr(0.0))
+		equal(t, "Tools", got.Tools, in.Tools)
+		equal(t, "Metadata", string(got.Metadata), string(in.Metadata))
+		equal(t, "IdempotencyKey", got.IdempotencyKey, "idem")
+		equal(t, "RequestHash", got.RequestHash, "hash")
+
+		bare := f.newExec(7)
+		bare.Inputs, bare.Messages = nil, nil
+		got = f.getExec(f.createExec(bare).ID)
+		if got.Temperature != nil || got.APIKeyID != nil || got.Metadata != nil {
+			t.Fatalf("Temperature, APIKeyID, Metadata = %v, %v, %s; want nil", got.Temperature, got.APIKeyID, got.Metadata)
+		}
+		if got.Inputs == nil || len(got.Inputs) != 0 || got.Messages == nil || len(got.Messages) != 0 {
+			t.Fatalf("Inputs, Messages = %#v, %#v; want empty, not nil", got.Inputs, got.Messages)
+		}
+	})
+
+	t.Run("Idempotency", func(t *testing.T) {
+		f := setup(t, newStore)
+		in := f.newExec(7)
+		in.IdempotencyKey, in.RequestHash = "key-1", "hash-a"
+		first := f.createExec(in)
+
+		again := f.newExec(7)
+		again.IdempotencyKey, again.RequestHash = "key-1", "hash-a"
+		got, created, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: again, Now: f.now})
+		ok(t, err)
+		equal(t, "created", created, false)
+		sameJSON(t, "replayed", got, first)
+		equal(t, "enqueued", f.enq.ExecutionIDs(), []int64{first.ID})
+
+		other := f.newExec(7)
+		other.IdempotencyKey, other.RequestHash = "key-1", "hash-b"
+		_, _, err = f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: other, Now: f.now})
+		wantCode(t, err, tessera.ECONFLICT)
+
+		// Keys are per workspace.
+		theirs := f.newExec(7)
+		theirs.WorkspaceID, theirs.IdempotencyKey, theirs.RequestHash = f.other.ID, "key-1", "hash-b"
+		if e := f.createExec(theirs); e.ID == first.ID {
+			t.Fatal("another workspace's key returned the first execution")
+		}
+		// Executions without a key never collide.
+		f.createExec(f.newExec(7))
+		f.createExec(f.newExec(7))
+	})
+
+	t.Run("ConcurrentIdempotency", func(t *testing.T) {
+		f := setup(t, newStore)
+		const n = 8
+		var wg sync.WaitGroup
+		results := make([]*tessera.Execution, n)
+		createdN := make([]bool, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				in := f.newExec(7)
+				in.IdempotencyKey, in.RequestHash = "same", "hash"
+				results[i], createdN[i], errs[i] = f.store.ExecutionCreate(f.ctx,
+					&tessera.ExecutionCreateParams{Execution: in, Now: f.now})
+			})
+		}
+		wg.Wait()
+		created := 0
+		for i := range n {
+			ok(t, errs[i])
+			if createdN[i] {
+				created++
+			}
+			equal(t, "ID", results[i].ID, results[0].ID)
+		}
+		equal(t, "created", created, 1)
+		equal(t, "enqueued", len(f.enq.ExecutionIDs()), 1)
+	})
+
+	t.Run("EnqueueFailureRollsBack", func(t *testing.T) {
+		f := setup(t, newStore)
+		f.enq.SetFail(true)
+		in := f.newExec(7)
+		in.IdempotencyKey, in.RequestHash = "retry-me", "hash"
+		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: in, Now: f.now})
+		if err == nil {
+			t.Fatal("ExecutionCreate succeeded with a failing enqueue hook")
+		}
+		_, total, err := f.store.ExecutionList(f.ctx, &tessera.ExecutionListParams{WorkspaceID: f.ws.ID})
+		ok(t, err)
+		equal(t, "executions left", total, 0)
+
+		// The key was not taken by the rolled-back row.
+		f.enq.SetFail(false)
+		e := f.createExec(in)
+		equal(t, "enqueued", f.enq.ExecutionIDs(), []int64{e.ID})
+	})
+
+	t.Run("MissingWorkspace", func(t *testing.T) {
+		f := setup(t, newStore)
+		in := f.newExec(7)
+		in.WorkspaceID = 999
+		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: in, Now: f.now})
+		wantCode(t, err, tessera.ENOTFOUND)
+	})
+
+	t.Run("Get", func(t *testing.T) {
+		f := setup(t, newStore)
+		e := f.createExec(f.newExec(7))
+		_, err := f.store.ExecutionGetByID(f.ctx, &tessera.ExecutionGetParams{ID: e.ID, WorkspaceID: f.other.ID})
+		wantCode(t, err, tessera.ENOTFOUND)
+		worker, err := f.store.ExecutionGetByID(f.ctx, &tessera.ExecutionGetParams{ID: e.ID})
+		ok(t, err)
+		sameJSON(t, "without workspace", worker, e)
+		_, err = f.store.ExecutionGetByID(f.ctx, &tessera.ExecutionGetParams{ID: 999})
+		wantCode(t, err, tessera.ENOTFOUND)
+	})
+
+	t.Run("Thread", func(t *testing.T) {
+		f := setup(t, newStore)
+		root := f.createExec(f.newExec(7))
+		turn := func() *tessera.Execution {
+			in := f.newExec(7)
+			in.RootID = root.ID
+			return f.createExec(in)
+		}
+		first := turn()
+		f.createExec(f.newExec(7)) // another thread
+		second := turn()
+
+		thread := func(p tessera.ExecutionThreadParams) []int64 {
+			t.Helper()
+			got, err := f.store.ExecutionThread(f.ctx, &p)
+			ok(t, err)
+			return execIDs(got)
+		}
+		equal(t, "before second", thread(tessera.ExecutionThreadParams{WorkspaceID: f.ws.ID, RootID: root.ID, BeforeID: second.ID}),
+			[]int64{root.ID, first.ID})
+		equal(t, "before first", thread(tessera.ExecutionThreadParams{WorkspaceID: f.ws.ID, RootID: root.ID, BeforeID: first.ID}),
+			[]int64{root.ID})
+		equal(t, "whole thread", thread(tessera.ExecutionThreadParams{WorkspaceID: f.ws.ID, RootID: root.ID}),
+			[]int64{root.ID, first.ID, second.ID})
+		equal(t, "other workspace", thread(tessera.ExecutionThreadParams{WorkspaceID: f.other.ID, RootID: root.ID}),
+			[]int64{})
+		got, err := f.store.ExecutionThread(f.ctx, &tessera.ExecutionThreadParams{WorkspaceID: f.ws.ID, RootID: root.ID, BeforeID: first.ID})
+		ok(t, err)
+		sameJSON(t, "thread rows", got, []*tessera.Execution{f.getExec(root.ID)})
+	})
+
+	t.Run("NowIsRequired", func(t *testing.T) {
+		f := setup(t, newStore)
+		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: f.newExec(7)})
+		wantCode(t, err, tessera.EINTERNAL)
+		equal(t, "enqueued", len(f.enq.ExecutionIDs()), 0)
+	})
+}
+
+func testExecutionList(t *testing.T, newStore NewStore) {
+	// seed: e0, e1 of "Support Bot" (e1 completed, e2 a turn of e0's
+	// thread), e3 of "Sales 100%", and one in the other workspace.
+	seed := func(t *testing.T) (*fixture, []*tessera.Execution) {
+		f := setup(t, newStore)
+		support := f.newAgent("support")
+		support.Title = "Support Bot"
+		sales := f.newAgent("sales")
+		sales.Title = "Sales 100%"
+		sa, sl := f.createAgent(support), f.createAgent(sales)
+		theirs := f.newAgent("support")
+		theirs.WorkspaceID, theirs.Title = f.other.ID, "Support Bot"
+		ta := f.createAgent(theirs)
+
+		e0, e1 := f.createExec(f.newExec(sa.ID)), f.createExec(f.newExec(sa.ID))
+		turn := f.newExec(sa.ID)
+		turn.RootID = e0.ID
+		e2 := f.createExec(turn)
+		e3 := f.createExec(f.newExec(sl.ID))
+		foreign := f.newExec(ta.ID)
+		foreign.WorkspaceID = f.other.ID
+		f.createExec(foreign)
+
+		f.claim(e1.ID, f.now, time.Minute)
+		_, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{
+			ID: e1.ID, Attempt: 1, Status: tessera.StatusCompleted, Now: f.now})
+		ok(t, err)
+		return f, []*tessera.Execution{e0, e1, e2, e3}
+	}
+	list := func(t *testing.T, f *fixture, p tessera.ExecutionListParams) ([]int64, int) {
+		t.Helper()
+		p.WorkspaceID = f.ws.ID
+		got, total, err := f.store.ExecutionList(f.ctx, &p)
+		ok(t, err)
+		return execIDs(got), total
+	}
+
+	t.Run("Filters", func(t *testing.T) {
+		f, e := seed(t)
+		for _, tc := range []struct {
+			name string
+			p    tessera.ExecutionListParams
+			want []int64
+		}{
+			{"all", tessera.ExecutionListParams{}, []int64{e[0].ID, e[1].ID, e[2].ID, e[3].ID}},
+			{"agent", tessera.ExecutionListParams{AgentID: e[3].AgentID}, []int64{e[3].ID}},
+			{"root", tessera.ExecutionListParams{RootID: e[0].ID}, []int64{e[0].ID, e[2].ID}},
+			{"status", tessera.ExecutionListParams{Statuses: []tessera.Status{tessera.StatusCompleted}}, []int64{e[1].ID}},
+			{"statuses", tessera.ExecutionListParams{Statuses: []tessera.Status{tessera.StatusQueued, tessera.StatusFailed}},
+				[]int64{e[0].ID, e[2].ID, e[3].ID}},
+			{"agent query", tessera.ExecutionListParams{AgentQuery: "SUPPORT"}, []int64{e[0].ID, e[1].ID, e[2].ID}},
+			{"agent query %", tessera.ExecutionListParams{AgentQuery: "0%"}, []int64{e[3].ID}},
+			{"agent query _", tessera.ExecutionListParams{AgentQuery: "_"}, []int64{}},
+			{"combined", tessera.ExecutionListParams{AgentQuery: "bot", RootID: e[0].ID,
+				Statuses: []tessera.Status{tessera.StatusQueued}}, []int64{e[0].ID, e[2].ID}},
+		} {
+			got, total := list(t, f, tc.p)
+			equal(t, tc.name+": ids", got, tc.want)
+			equal(t, tc.name+": total", total, len(tc.want))
+		}
+	})
+
+	t.Run("Paging", func(t *testing.T) {
+		f, e := seed(t)
+		got, total := list(t, f, tessera.ExecutionListParams{Limit: 2, Offset: 1})
+		equal(t, "ids", got, []int64{e[1].ID, e[2].ID})
+		equal(t, "total", total, 4)
+		got, total = list(t, f, tessera.ExecutionListParams{Limit: 3, Desc: true})
+		equal(t, "desc ids", got, []int64{e[3].ID, e[2].ID, e[1].ID})
+		equal(t, "desc total", total, 4)
+		got, total = list(t, f, tessera.ExecutionListParams{AgentID: e[0].AgentID, Limit: 1, Offset: 1, Desc: true})
+		equal(t, "filtered page", got, []int64{e[1].ID})
+		equal(t, "filtered total", total, 3)
+	})
+
+	t.Run("Rows", func(t *testing.T) {
+		f, e := seed(t)
+		got, _, err := f.store.ExecutionList(f.ctx, &tessera.ExecutionListParams{WorkspaceID: f.ws.ID, RootID: e[0].ID})
+		ok(t, err)
+		sameJSON(t, "rows", got, []*tessera.Execution{f.getExec(e[0].ID), f.getExec(e[2].ID)})
+	})
+}
