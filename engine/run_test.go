@@ -134,7 +134,9 @@ func (b *bundle) get(t *testing.T, id int64) *tessera.Execution {
 	return ex
 }
 
-func userMsg(s string) []tessera.Message { return []tessera.Message{{Role: tessera.RoleUser, Content: s}} }
+func userMsg(s string) []tessera.Message {
+	return []tessera.Message{{Role: tessera.RoleUser, Content: s}}
+}
 
 func TestRunCompletesWithUsageAndCost(t *testing.T) {
 	t.Parallel()
