@@ -87,6 +87,9 @@ type Engine struct {
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
 	mu        sync.Mutex
+
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New returns an Engine.
@@ -95,7 +98,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub()}, nil
+	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub(), draining: make(chan struct{})}, nil
 }
 
 // Start starts the sweeper that recovers executions whose lease expired.
@@ -190,6 +193,15 @@ func (e *Engine) Wait(ctx context.Context, workspaceID, id int64, d time.Duratio
 			return ex, nil
 		case <-ctx.Done():
 			return ex, nil
+		case <-e.draining:
+			return ex, nil
 		}
 	}
+}
+
+// Drain makes every current and future Wait return at once with the
+// execution's current state, so that a shutting-down server answers its
+// waiting clients (who then poll) instead of holding them to the deadline.
+func (e *Engine) Drain() {
+	e.drainOnce.Do(func() { close(e.draining) })
 }

@@ -33,7 +33,6 @@ type Config struct {
 type Store struct {
 	db      *sql.DB
 	lock    *fileLock
-	path    string
 	logger  *slog.Logger
 	enqueue atomic.Pointer[EnqueueFunc]
 }
@@ -70,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		lock.release()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{db: db, lock: lock, path: path, logger: cfg.Logger}
+	s := &Store{db: db, lock: lock, logger: cfg.Logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}

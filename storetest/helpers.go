@@ -25,6 +25,8 @@ type fixture struct {
 	other *tessera.Workspace
 }
 
+// setup marks t parallel (every test has its own database) and builds the
+// fixture.
 func setup(t *testing.T, newStore NewStore) *fixture {
 	t.Helper()
 	t.Parallel()

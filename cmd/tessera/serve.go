@@ -114,8 +114,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
-	// Stop taking requests first; waiting requests end with the server's
-	// context, and the executions they wait for carry on in the queue.
+	// Stop taking requests first. Waiting requests answer at once with the
+	// current state; the executions they wait for carry on in the queue.
+	n.engine.Drain()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 	}

@@ -16,8 +16,9 @@ type page struct {
 
 const maxPerPage = 100
 
-// parsePage reads page and per_page (default 15, at most 100). Values that
-// are not positive integers are EINVALID.
+// parsePage reads page and per_page (default 15). A per_page above 100 is
+// capped rather than refused: Pipedream asks for up to 1000. Values that are
+// not positive integers are EINVALID.
 func parsePage(r *http.Request) (page, error) {
 	p := page{Page: 1, PerPage: 15}
 	var v tessera.ValidationErrors
@@ -30,10 +31,10 @@ func parsePage(r *http.Request) (page, error) {
 	}
 	if s := r.URL.Query().Get("per_page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPerPage {
-			v.Add("per_page", "The per_page must be an integer between 1 and %d.", maxPerPage)
+		if err != nil || n < 1 {
+			v.Add("per_page", "The per_page must be a positive integer.")
 		}
-		p.PerPage = n
+		p.PerPage = min(n, maxPerPage)
 	}
 	return p, v.Err()
 }
