@@ -62,7 +62,14 @@ type Agent struct {
 	Temperature   *float64 `json:"temperature"`
 	Tools         []string `json:"tools"`
 	MaxIterations int      `json:"max_iterations"`
-	Visibility    string   `json:"visibility"`
+	// TimeoutSeconds is the agent's execution deadline; 0 means the
+	// server's default. Requests may lower it, never raise it past the
+	// server's maximum.
+	TimeoutSeconds int `json:"timeout_seconds"`
+	// MultitaskStrategy says what a new turn does while its thread is busy:
+	// enqueue (the default), reject or interrupt.
+	MultitaskStrategy string `json:"multitask_strategy"`
+	Visibility        string `json:"visibility"`
 	// Source is "api" for agents made through the API, "config" for agents
 	// declared in the config file.
 	Source    string    `json:"source"`
@@ -122,6 +129,15 @@ func (a *Agent) Validate() error {
 	if a.MaxIterations < 1 || a.MaxIterations > MaxIterationsCap {
 		v.Add("max_iterations", "The max_iterations must be between 1 and %d.", MaxIterationsCap)
 	}
+	if a.TimeoutSeconds < 0 || a.TimeoutSeconds > 24*3600 {
+		v.Add("timeout_seconds", "The timeout_seconds must be between 0 (the server's default) and 86400.")
+	}
+	if a.MultitaskStrategy == "" {
+		a.MultitaskStrategy = MultitaskEnqueue
+	}
+	if !ValidMultitask(a.MultitaskStrategy) {
+		v.Add("multitask_strategy", "The multitask_strategy must be one of: enqueue, reject, interrupt.")
+	}
 	if a.Visibility == "" {
 		a.Visibility = "private"
 	}
@@ -180,4 +196,21 @@ func Slugify(title string) string {
 		s = "agent"
 	}
 	return s
+}
+
+// Thread policies: what a new turn does while an earlier turn of its thread
+// is still queued or running.
+const (
+	// MultitaskEnqueue runs the new turn after the earlier ones, with their
+	// output in its history.
+	MultitaskEnqueue = "enqueue"
+	// MultitaskReject refuses the new turn (409).
+	MultitaskReject = "reject"
+	// MultitaskInterrupt cancels the earlier turns, then runs the new one.
+	MultitaskInterrupt = "interrupt"
+)
+
+// ValidMultitask reports whether s names a thread policy.
+func ValidMultitask(s string) bool {
+	return s == MultitaskEnqueue || s == MultitaskReject || s == MultitaskInterrupt
 }

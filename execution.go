@@ -92,6 +92,14 @@ type Execution struct {
 	// Cost is in US dollars; Credits is Cost times the model's multiplier.
 	Cost    float64 `json:"cost"`
 	Credits float64 `json:"credits"`
+	// TimeoutMS is this execution's deadline in milliseconds; 0 means the
+	// server's default.
+	TimeoutMS int64 `json:"timeout_ms"`
+	// CancelRequested is set by a cancel while the execution runs; its
+	// worker stops and ends it as cancelled.
+	CancelRequested bool `json:"cancel_requested"`
+	// LastEventSeq is the Seq of the execution's latest event.
+	LastEventSeq int64 `json:"last_event_seq"`
 	// Attempt counts claims; writes by a worker are fenced by it.
 	Attempt        int        `json:"attempt"`
 	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`

@@ -16,6 +16,7 @@ type Store interface {
 	APIKeyStore
 	AgentStore
 	ExecutionStore
+	EventStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -138,8 +139,8 @@ type AgentUpdateParams struct {
 type ExecutionStore interface {
 	// ExecutionCreate inserts params.Execution with status queued (ID, RootID
 	// when zero, CreatedAt and UpdatedAt set by the store) and, in the same
-	// transaction, the job that will run it (the store's enqueue hook); the
-	// job id is stored as JobID.
+	// transaction, the job that will run it (the store's enqueue hook) and
+	// its first event (EventStatus queued); the job id is stored as JobID.
 	//
 	// With a non-empty IdempotencyKey an existing execution of the same
 	// workspace and key is returned instead, with created false; ECONFLICT
@@ -155,23 +156,37 @@ type ExecutionStore interface {
 	ExecutionThread(ctx context.Context, params *ExecutionThreadParams) ([]*Execution, error)
 	// ExecutionClaim moves a queued execution, or a running one whose lease
 	// has expired, to running with Attempt incremented and a lease until
-	// params.LeaseUntil. It returns ECONFLICT when the execution is terminal
-	// or leased by a live worker, ENOTFOUND when it does not exist.
+	// params.LeaseUntil, and appends EventStatus running. It returns
+	// ECONFLICT when the execution is terminal or leased by a live worker,
+	// EUNAVAILABLE when an earlier turn of its thread (a lower id with the
+	// same RootID) is still queued or running — try again later — and
+	// ENOTFOUND when it does not exist.
 	ExecutionClaim(ctx context.Context, params *ExecutionClaimParams) (*Execution, error)
 	// ExecutionHeartbeat extends the lease of a running execution at the
-	// given attempt. ECONFLICT when the attempt no longer holds it.
-	ExecutionHeartbeat(ctx context.Context, params *ExecutionHeartbeatParams) error
+	// given attempt and reports whether a cancel was requested. ECONFLICT
+	// when the attempt no longer holds it.
+	ExecutionHeartbeat(ctx context.Context, params *ExecutionHeartbeatParams) (cancelRequested bool, err error)
 	// ExecutionFinish writes the terminal state of a running execution at the
-	// given attempt. ECONFLICT when the attempt no longer holds it (the write
-	// is fenced: a late worker never overwrites a terminal state).
+	// given attempt and, in the same transaction, appends params.Events and
+	// then the EventDone event built from the params. ECONFLICT when the
+	// attempt no longer holds it (the write is fenced: a late worker never
+	// overwrites a terminal state).
 	ExecutionFinish(ctx context.Context, params *ExecutionFinishParams) (*Execution, error)
+	// ExecutionCancel cancels an execution: a queued one becomes cancelled at
+	// once (with its EventDone); a running one gets CancelRequested set, for
+	// its worker to act on. It returns the execution after the change;
+	// ECONFLICT when it is already terminal, ENOTFOUND when missing or in
+	// another workspace.
+	ExecutionCancel(ctx context.Context, params *ExecutionCancelParams) (*Execution, error)
 	// ExecutionRelease hands a running execution back (on shutdown) by
 	// expiring its lease at params.Now, so the sweeper re-enqueues it at once.
 	ExecutionRelease(ctx context.Context, params *ExecutionHeartbeatParams) error
 	// ExecutionRequeueExpired recovers executions whose lease expired before
-	// params.Now: each goes back to queued with a new job, or fails with a
-	// clear error when it has already been attempted MaxAttempts times. It
-	// returns the ids recovered and failed.
+	// params.Now: each goes back to queued with a new job (and EventStatus
+	// queued), or fails with a clear error (and EventDone) when it has
+	// already been attempted MaxAttempts times. A running execution whose
+	// cancel was requested is cancelled instead of requeued. It returns the
+	// ids recovered and ended.
 	ExecutionRequeueExpired(ctx context.Context, params *ExecutionRequeueParams) (requeued, failed []int64, err error)
 }
 
@@ -226,11 +241,55 @@ type ExecutionFinishParams struct {
 	Usage     Usage
 	Cost      float64
 	Credits   float64
-	Now       time.Time
+	// Events are appended before the EventDone event (the last deltas).
+	Events []EventInput
+	Now    time.Time
+}
+
+type ExecutionCancelParams struct {
+	ID          int64
+	WorkspaceID int64
+	Now         time.Time
 }
 
 type ExecutionRequeueParams struct {
 	Now         time.Time
 	MaxAttempts int
 	Limit       int
+}
+
+// EventStore persists the execution event log.
+type EventStore interface {
+	// EventAppend appends events to a running execution's log on behalf of
+	// the attempt holding it, numbering them after the last one. ECONFLICT
+	// when the attempt no longer holds the execution (the append is fenced
+	// like every worker write), ENOTFOUND when it does not exist.
+	EventAppend(ctx context.Context, params *EventAppendParams) ([]*Event, error)
+	// EventListAfter returns up to Limit events with Seq > AfterSeq, in
+	// order. ENOTFOUND when the execution does not exist or is in another
+	// workspace (WorkspaceID zero skips the check).
+	EventListAfter(ctx context.Context, params *EventListParams) ([]*Event, error)
+	// EventDeleteBefore deletes the events of executions that reached a
+	// terminal state before params.Before, up to Limit executions, and
+	// returns how many events it deleted (retention).
+	EventDeleteBefore(ctx context.Context, params *EventDeleteParams) (int, error)
+}
+
+type EventAppendParams struct {
+	ExecutionID int64
+	Attempt     int
+	Events      []EventInput
+	Now         time.Time
+}
+
+type EventListParams struct {
+	ExecutionID int64
+	WorkspaceID int64
+	AfterSeq    int64
+	Limit       int
+}
+
+type EventDeleteParams struct {
+	Before time.Time
+	Limit  int
 }

@@ -30,15 +30,24 @@ type Config struct {
 	// Lease is how long a claim lasts without a heartbeat: after a crash,
 	// the executions a node held are recovered within about this long.
 	Lease time.Duration
-	// Timeout bounds one execution; past it the execution ends as timeout.
+	// Timeout is the deadline of an execution whose agent and request set
+	// none; past it the execution ends as timeout.
 	Timeout time.Duration
+	// MaxTimeout caps the deadlines agents and requests may ask for.
+	MaxTimeout time.Duration
 	// MaxAttempts bounds how often an interrupted execution is retried.
 	MaxAttempts int
 	// MaxWait bounds a synchronous wait (Tess: 100 s).
 	MaxWait time.Duration
-	// PollInterval is how often a waiter re-reads the execution in case a
-	// completion signal was missed (another node finished it).
+	// PollInterval is how often a waiter or a stream re-reads the store in
+	// case a signal was missed (another node wrote it).
 	PollInterval time.Duration
+	// DeltaFlush is how long output text may wait before it is appended to
+	// the event log as one delta event; the first delta never waits.
+	DeltaFlush time.Duration
+	// EventRetention is how long the event log of a finished execution is
+	// kept; 0 keeps it forever.
+	EventRetention time.Duration
 }
 
 // WithDefaults returns cfg with defaults filled in.
@@ -54,6 +63,12 @@ func (cfg Config) WithDefaults() Config {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = max(time.Hour, cfg.Timeout)
+	}
+	if cfg.DeltaFlush <= 0 {
+		cfg.DeltaFlush = 25 * time.Millisecond
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3
@@ -83,6 +98,12 @@ type Engine struct {
 	store tessera.Store
 	log   *slog.Logger
 	done  *hub
+	// events fans appended events out to in-process followers.
+	events *bus
+	// running holds the cancel funcs of the executions this node runs, so
+	// a cancel reaches the provider call at once.
+	runningMu sync.Mutex
+	running   map[int64]context.CancelCauseFunc
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -98,7 +119,8 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub(), draining: make(chan struct{})}, nil
+	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub(), draining: make(chan struct{}),
+		events: newBus(), running: map[int64]context.CancelCauseFunc{}}, nil
 }
 
 // Start starts the sweeper that recovers executions whose lease expired.
@@ -134,14 +156,39 @@ func (e *Engine) sweepLoop(ctx context.Context) {
 	defer close(e.sweepDone)
 	t := time.NewTicker(max(e.cfg.Lease/3, 50*time.Millisecond))
 	defer t.Stop()
+	var lastPrune time.Time
 	for {
 		if err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("sweep expired leases", "err", err)
+		}
+		if now := e.cfg.Now(); e.cfg.EventRetention > 0 && now.Sub(lastPrune) >= pruneEvery {
+			lastPrune = now
+			if err := e.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("prune event log", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// pruneEvery is how often the retention of the event log is applied.
+const pruneEvery = 10 * time.Minute
+
+// PruneEvents deletes the event logs of executions that finished longer
+// than EventRetention ago.
+func (e *Engine) PruneEvents(ctx context.Context) error {
+	before := e.cfg.Now().Add(-e.cfg.EventRetention)
+	for {
+		n, err := e.store.EventDeleteBefore(ctx, &tessera.EventDeleteParams{Before: before, Limit: 500})
+		if err != nil {
+			return fmt.Errorf("engine: prune events: %w", err)
+		}
+		if n == 0 {
+			return nil
 		}
 	}
 }
@@ -160,8 +207,8 @@ func (e *Engine) Sweep(ctx context.Context) error {
 			e.log.Warn("execution lease expired; requeued", "execution_id", id)
 		}
 		for _, id := range failed {
-			e.log.Warn("execution lease expired too often; failed", "execution_id", id)
-			e.done.signal(id)
+			e.log.Warn("execution lease expired; ended", "execution_id", id)
+			e.wake(id)
 		}
 		if len(requeued)+len(failed) < 100 {
 			return nil
@@ -197,6 +244,13 @@ func (e *Engine) Wait(ctx context.Context, workspaceID, id int64, d time.Duratio
 			return ex, nil
 		}
 	}
+}
+
+// wake tells in-process waiters and followers that the execution changed
+// without handing them the events: they re-read the store.
+func (e *Engine) wake(id int64) {
+	e.done.signal(id)
+	e.events.publish(id, nil)
 }
 
 // Drain makes every current and future Wait return at once with the

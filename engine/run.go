@@ -15,13 +15,24 @@ import (
 var (
 	errLeaseLost = errors.New("the execution's lease was lost")
 	errTimeout   = errors.New("the execution timed out")
+	errCancelled = errors.New("the execution was cancelled")
 )
+
+// ErrRetryLater is returned by RunExecution when the execution cannot run
+// yet (an earlier turn of its thread is still running); the queue tries the
+// job again after After.
+type ErrRetryLater struct{ After time.Duration }
+
+func (e *ErrRetryLater) Error() string {
+	return "engine: execution cannot run yet; retry after " + e.After.String()
+}
 
 // RunExecution runs one execution to a terminal state. It is what queue
 // workers call. It returns nil when there is nothing (more) to do for this
 // job: the execution ran, was already terminal, is held by a live worker, or
-// was handed back on shutdown for the sweeper to requeue. It returns an error
-// only when the outcome could not be recorded, so the job is retried.
+// was handed back on shutdown for the sweeper to requeue. It returns
+// *ErrRetryLater when the execution must wait for its thread, and another
+// error only when the outcome could not be recorded, so the job is retried.
 func (e *Engine) RunExecution(ctx context.Context, id int64) error {
 	now := e.cfg.Now()
 	ex, err := e.store.ExecutionClaim(ctx, &tessera.ExecutionClaimParams{ID: id, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
@@ -29,13 +40,21 @@ func (e *Engine) RunExecution(ctx context.Context, id int64) error {
 	case "":
 	case tessera.ECONFLICT, tessera.ENOTFOUND:
 		return nil
+	case tessera.EUNAVAILABLE:
+		return &ErrRetryLater{After: 250 * time.Millisecond}
 	default:
 		return fmt.Errorf("engine: claim execution %d: %w", id, err)
 	}
+	e.events.publish(id, nil)
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, e.cfg.Timeout, errTimeout)
+	e.track(id, cancel)
+	defer e.untrack(id)
+	if ex.CancelRequested {
+		cancel(errCancelled)
+	}
+	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, e.timeout(ex), errTimeout)
 	defer cancelTimeout()
 	hbDone := make(chan struct{})
 	go func() {
@@ -43,14 +62,40 @@ func (e *Engine) RunExecution(ctx context.Context, id int64) error {
 		e.heartbeat(runCtx, ex, cancel)
 	}()
 
-	out := e.run(runCtx, ex)
+	out := newOutput(e, ex)
+	res := e.run(runCtx, ex, out)
+	cause := context.Cause(runCtx)
 	cancel(nil)
 	<-hbDone
-	if out.status == "" {
+	if res.status == "" {
 		// Shutdown or a lost lease interrupted the run: no outcome to write.
+		out.stop()
 		return e.release(ex)
 	}
-	return e.finish(ex, out)
+	if errors.Is(cause, errCancelled) && res.status != tessera.StatusCompleted {
+		res.status, res.errMsg = tessera.StatusCancelled, "The execution was cancelled."
+	}
+	return e.finish(ex, res, out)
+}
+
+// timeout is the execution's own deadline, within the server's maximum.
+func (e *Engine) timeout(ex *tessera.Execution) time.Duration {
+	if ex.TimeoutMS > 0 {
+		return min(time.Duration(ex.TimeoutMS)*time.Millisecond, e.cfg.MaxTimeout)
+	}
+	return e.cfg.Timeout
+}
+
+func (e *Engine) track(id int64, cancel context.CancelCauseFunc) {
+	e.runningMu.Lock()
+	e.running[id] = cancel
+	e.runningMu.Unlock()
+}
+
+func (e *Engine) untrack(id int64) {
+	e.runningMu.Lock()
+	delete(e.running, id)
+	e.runningMu.Unlock()
 }
 
 // outcome is what a run produced.
@@ -64,13 +109,13 @@ type outcome struct {
 	credits   float64
 }
 
-func (e *Engine) run(ctx context.Context, ex *tessera.Execution) outcome {
+func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) outcome {
 	agent, err := e.store.AgentGetByID(ctx, &tessera.AgentGetParams{ID: ex.AgentID, WorkspaceID: ex.WorkspaceID})
 	if err != nil {
 		if tessera.ErrorCode(err) == tessera.ENOTFOUND {
 			return outcome{status: tessera.StatusFailed, errMsg: "The agent of this execution was deleted."}
 		}
-		return e.interrupted(ctx, fmt.Errorf("load agent: %w", err))
+		return e.interrupted(ctx, ex, fmt.Errorf("load agent: %w", err), out)
 	}
 	res, err := e.cfg.Registry.Resolve(ex.Model)
 	if err != nil {
@@ -78,11 +123,11 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution) outcome {
 	}
 	msgs, err := e.conversation(ctx, agent, ex)
 	if err != nil {
-		return e.interrupted(ctx, fmt.Errorf("load thread: %w", err))
+		return e.interrupted(ctx, ex, fmt.Errorf("load thread: %w", err), out)
 	}
-	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, nil)
+	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
 	if err != nil {
-		o := e.interrupted(ctx, err)
+		o := e.interrupted(ctx, ex, err, out)
 		o.modelUsed = res.Spec
 		return o
 	}
@@ -91,22 +136,26 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution) outcome {
 	return outcome{status: tessera.StatusCompleted, output: resp.Content, modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
 }
 
-// interrupted classifies a failure: the run's own deadline is a timeout; a
-// context ended by shutdown or a lost lease is not an outcome at all (the
-// caller hands the execution back); anything else fails the execution with a
-// message safe to show.
-func (e *Engine) interrupted(ctx context.Context, err error) outcome {
+// interrupted classifies a failure: the run's own deadline is a timeout and
+// a cancel is a cancel (both keep the partial output); a context ended by
+// shutdown or a lost lease is not an outcome at all (the caller hands the
+// execution back); anything else fails the execution with a message safe to
+// show.
+func (e *Engine) interrupted(ctx context.Context, ex *tessera.Execution, err error, out *output) outcome {
 	if ctx.Err() != nil {
-		if context.Cause(ctx) == errTimeout {
-			return outcome{status: tessera.StatusTimeout, errMsg: fmt.Sprintf("The execution did not finish within %s.", e.cfg.Timeout)}
+		switch context.Cause(ctx) {
+		case errTimeout:
+			return outcome{status: tessera.StatusTimeout, output: out.text(), errMsg: fmt.Sprintf("The execution did not finish within %s.", e.timeout(ex))}
+		case errCancelled:
+			return outcome{status: tessera.StatusCancelled, output: out.text(), errMsg: "The execution was cancelled."}
 		}
 		return outcome{}
 	}
 	if pe, ok := llm.AsError(err); ok {
-		return outcome{status: tessera.StatusFailed, errMsg: "The model provider failed: " + pe.Error()}
+		return outcome{status: tessera.StatusFailed, output: out.text(), errMsg: "The model provider failed: " + pe.Error()}
 	}
 	e.log.Error("execution failed", "err", err)
-	return outcome{status: tessera.StatusFailed, errMsg: "The execution failed because of an internal error."}
+	return outcome{status: tessera.StatusFailed, output: out.text(), errMsg: "The execution failed because of an internal error."}
 }
 
 // conversation assembles what the model sees: the agent's instructions (and
@@ -178,10 +227,12 @@ func historyOf(turns []*tessera.Execution, id int64) []tessera.Message {
 	return out
 }
 
-// heartbeat renews the lease until ctx ends; when the lease is lost it
-// cancels the run, since another worker may now own the execution.
+// heartbeat renews the lease until ctx ends. When the lease is lost it
+// cancels the run, since another worker may now own the execution; when a
+// cancel was requested (possibly on another node) it cancels the run as
+// cancelled.
 func (e *Engine) heartbeat(ctx context.Context, ex *tessera.Execution, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(max(e.cfg.Lease/3, 10*time.Millisecond))
+	t := time.NewTicker(min(max(e.cfg.Lease/3, 10*time.Millisecond), 2*time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -190,8 +241,11 @@ func (e *Engine) heartbeat(ctx context.Context, ex *tessera.Execution, cancel co
 		case <-t.C:
 		}
 		now := e.cfg.Now()
-		err := e.store.ExecutionHeartbeat(ctx, &tessera.ExecutionHeartbeatParams{ID: ex.ID, Attempt: ex.Attempt, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		cancelRequested, err := e.store.ExecutionHeartbeat(ctx, &tessera.ExecutionHeartbeatParams{ID: ex.ID, Attempt: ex.Attempt, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		switch {
+		case err == nil && cancelRequested:
+			cancel(errCancelled)
+			return
 		case err == nil:
 		case tessera.ErrorCode(err) == tessera.ECONFLICT:
 			cancel(errLeaseLost)
@@ -203,18 +257,20 @@ func (e *Engine) heartbeat(ctx context.Context, ex *tessera.Execution, cancel co
 	}
 }
 
-// finish writes the outcome, fenced by the attempt; a write lost to another
-// attempt is not an error.
-func (e *Engine) finish(ex *tessera.Execution, out outcome) error {
+// finish writes the outcome with the last buffered deltas, fenced by the
+// attempt; a write lost to another attempt is not an error.
+func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
-		ID: ex.ID, Attempt: ex.Attempt, Status: out.status, Output: out.output, Error: out.errMsg,
-		ModelUsed: out.modelUsed, Usage: out.usage, Cost: out.cost, Credits: out.credits, Now: e.cfg.Now(),
+	pending := out.stop()
+	fin, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
+		ID: ex.ID, Attempt: ex.Attempt, Status: res.status, Output: res.output, Error: res.errMsg,
+		ModelUsed: res.modelUsed, Usage: res.usage, Cost: res.cost, Credits: res.credits, Events: pending, Now: e.cfg.Now(),
 	})
 	switch tessera.ErrorCode(err) {
 	case "":
 		e.done.signal(ex.ID)
+		e.publishTail(ctx, fin, len(pending)+1)
 		return nil
 	case tessera.ECONFLICT:
 		e.log.Warn("execution finished by another attempt; result dropped", "execution_id", ex.ID, "attempt", ex.Attempt)
@@ -222,6 +278,16 @@ func (e *Engine) finish(ex *tessera.Execution, out outcome) error {
 	default:
 		return fmt.Errorf("engine: finish execution %d: %w", ex.ID, err)
 	}
+}
+
+// publishTail hands the last n events of an execution to in-process
+// followers, reading them back so that they carry their sequence numbers.
+func (e *Engine) publishTail(ctx context.Context, ex *tessera.Execution, n int) {
+	evs, err := e.store.EventListAfter(ctx, &tessera.EventListParams{ExecutionID: ex.ID, AfterSeq: ex.LastEventSeq - int64(n), Limit: n})
+	if err != nil {
+		evs = nil // followers catch up from the store on their own
+	}
+	e.events.publish(ex.ID, evs)
 }
 
 // release hands the execution back on shutdown so that the sweeper of this

@@ -22,14 +22,19 @@ type scripted struct {
 	mu    sync.Mutex
 	reqs  []*llm.Request
 	reply func(ctx context.Context, req *llm.Request) (*llm.Response, error)
+	// stream, when set, replaces reply and may call the StreamFunc.
+	stream func(ctx context.Context, req *llm.Request, fn llm.StreamFunc) (*llm.Response, error)
 }
 
 func (p *scripted) Name() string { return "fake" }
 
-func (p *scripted) Generate(ctx context.Context, req *llm.Request, _ llm.StreamFunc) (*llm.Response, error) {
+func (p *scripted) Generate(ctx context.Context, req *llm.Request, stream llm.StreamFunc) (*llm.Response, error) {
 	p.mu.Lock()
 	p.reqs = append(p.reqs, req)
 	p.mu.Unlock()
+	if p.stream != nil {
+		return p.stream(ctx, req, stream)
+	}
 	return p.reply(ctx, req)
 }
 

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tessera-run/tessera"
 )
@@ -26,6 +28,10 @@ type ExecuteRequest struct {
 	RootID      int64
 	FileIDs     []int64
 	TriggerType string
+	// Timeout asks for a deadline shorter than the agent's (0: the agent's).
+	Timeout time.Duration
+	// MultitaskStrategy overrides the agent's thread policy ("" keeps it).
+	MultitaskStrategy string
 	// IdempotencyKey and RequestHash deduplicate retried submissions.
 	IdempotencyKey string
 	RequestHash    string
@@ -42,6 +48,9 @@ func (e *Engine) Submit(ctx context.Context, req *ExecuteRequest) (*tessera.Exec
 	}
 	ex, err := e.prepare(ctx, agent, req)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.applyThreadPolicy(ctx, agent, req, ex.RootID); err != nil {
 		return nil, err
 	}
 	ex, _, err = e.store.ExecutionCreate(ctx, &tessera.ExecutionCreateParams{Execution: ex, Now: e.cfg.Now()})
@@ -81,15 +90,31 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 		// better than silently running without the files.
 		v.Add("file_ids", "The file %d does not exist.", id)
 	}
+	timeout := e.cfg.Timeout
+	if agent.TimeoutSeconds > 0 {
+		timeout = time.Duration(agent.TimeoutSeconds) * time.Second
+	}
+	switch {
+	case req.Timeout < 0:
+		v.Add("timeout", "The timeout must be positive.")
+	case req.Timeout > 0 && req.Timeout > timeout:
+		v.Add("timeout", "The timeout may not be longer than the agent's (%s).", timeout)
+	case req.Timeout > 0:
+		timeout = req.Timeout
+	}
+	timeout = min(timeout, e.cfg.MaxTimeout)
+	if req.MultitaskStrategy != "" && !tessera.ValidMultitask(req.MultitaskStrategy) {
+		v.Add("multitask_strategy", "The multitask_strategy must be one of: enqueue, reject, interrupt.")
+	}
 	var history []tessera.Message
 	rootID := int64(0)
 	if req.RootID != 0 {
-		turns, err := e.thread(ctx, req.WorkspaceID, agent.ID, req.RootID)
+		root, turns, err := e.thread(ctx, req.WorkspaceID, agent.ID, req.RootID)
 		if err != nil {
 			return nil, err
 		}
 		history = historyOf(turns, 0)
-		rootID = req.RootID
+		rootID = root
 	}
 	msgs, input, err := turnMessages(agent, inputs, req.Messages, history)
 	if err != nil {
@@ -105,28 +130,55 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 	return &tessera.Execution{
 		WorkspaceID: req.WorkspaceID, AgentID: agent.ID, RootID: rootID, Status: tessera.StatusQueued,
 		TriggerType: trigger, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
-		Model: model, Temperature: temp, Tools: tools,
+		Model: model, Temperature: temp, Tools: tools, TimeoutMS: timeout.Milliseconds(),
 		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
 	}, nil
 }
 
-// thread returns the earlier turns of thread rootID, checking that the root
-// exists in the workspace and belongs to the same agent.
-func (e *Engine) thread(ctx context.Context, workspaceID, agentID, rootID int64) ([]*tessera.Execution, error) {
-	root, err := e.store.ExecutionGetByID(ctx, &tessera.ExecutionGetParams{ID: rootID, WorkspaceID: workspaceID})
+// applyThreadPolicy handles a new turn of a busy thread: enqueue lets it
+// wait its turn (the claim refuses to run it before the earlier ones end),
+// reject refuses it, interrupt cancels the earlier turns.
+func (e *Engine) applyThreadPolicy(ctx context.Context, agent *tessera.Agent, req *ExecuteRequest, rootID int64) error {
+	policy := cmp.Or(req.MultitaskStrategy, agent.MultitaskStrategy, tessera.MultitaskEnqueue)
+	if rootID == 0 || policy == tessera.MultitaskEnqueue {
+		return nil
+	}
+	active, _, err := e.store.ExecutionList(ctx, &tessera.ExecutionListParams{
+		WorkspaceID: req.WorkspaceID, RootID: rootID, Statuses: []tessera.Status{tessera.StatusQueued, tessera.StatusRunning}, Limit: 100,
+	})
 	if err != nil {
-		if tessera.ErrorCode(err) == tessera.ENOTFOUND {
-			return nil, &tessera.Error{Code: tessera.EINVALID, Message: fmt.Sprintf("The root_id %d does not name an execution of this workspace.", rootID),
-				Fields: map[string][]string{"root_id": {fmt.Sprintf("The root_id %d does not name an execution of this workspace.", rootID)}}}
+		return err
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	if policy == tessera.MultitaskReject {
+		return tessera.Errorf(tessera.ECONFLICT, "The thread %d is busy: execution %d has not finished (multitask_strategy is reject).", rootID, active[0].ID)
+	}
+	for _, ex := range active {
+		if _, err := e.Cancel(ctx, req.WorkspaceID, ex.ID); err != nil && tessera.ErrorCode(err) != tessera.ECONFLICT {
+			return err
 		}
-		return nil, err
+	}
+	return nil
+}
+
+// thread returns the root and the turns of the thread that execution
+// rootID belongs to, checking that it exists in the workspace and belongs to
+// the same agent. A root_id may name any turn of a thread.
+func (e *Engine) thread(ctx context.Context, workspaceID, agentID, rootID int64) (int64, []*tessera.Execution, error) {
+	root, err := e.store.ExecutionGetByID(ctx, &tessera.ExecutionGetParams{ID: rootID, WorkspaceID: workspaceID})
+	if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+		return 0, nil, invalidField("root_id", fmt.Sprintf("The root_id %d does not name an execution of this workspace.", rootID))
+	}
+	if err != nil {
+		return 0, nil, err
 	}
 	if root.AgentID != agentID {
-		msg := fmt.Sprintf("The root_id %d belongs to another agent.", rootID)
-		return nil, &tessera.Error{Code: tessera.EINVALID, Message: msg, Fields: map[string][]string{"root_id": {msg}}}
+		return 0, nil, invalidField("root_id", fmt.Sprintf("The root_id %d belongs to another agent.", rootID))
 	}
-	// A root_id may name any turn of a thread; continue its thread.
-	return e.store.ExecutionThread(ctx, &tessera.ExecutionThreadParams{WorkspaceID: workspaceID, RootID: root.RootID, BeforeID: 1 << 62})
+	turns, err := e.store.ExecutionThread(ctx, &tessera.ExecutionThreadParams{WorkspaceID: workspaceID, RootID: root.RootID, BeforeID: 1 << 62})
+	return root.RootID, turns, err
 }
 
 // turnMessages builds the messages this turn adds, and the display input.

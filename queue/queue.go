@@ -28,9 +28,17 @@ type ExecutionArgs struct {
 // Kind implements river.JobArgs.
 func (ExecutionArgs) Kind() string { return "tessera.execution" }
 
-// Runner runs executions; the engine implements it.
+// Runner runs executions; the engine implements it. An error that
+// implements RetryAfter (an execution that cannot run yet) snoozes the job
+// for that long instead of counting as a failed attempt.
 type Runner interface {
 	RunExecution(ctx context.Context, executionID int64) error
+}
+
+// retryLater is the shape of errors that ask for a later try.
+type retryLater interface {
+	error
+	RetryAfter() time.Duration
 }
 
 // Config configures a Queue.
@@ -144,7 +152,12 @@ type executionWorker struct {
 }
 
 func (w *executionWorker) Work(ctx context.Context, job *river.Job[ExecutionArgs]) error {
-	return w.runner.RunExecution(ctx, job.Args.ExecutionID)
+	err := w.runner.RunExecution(ctx, job.Args.ExecutionID)
+	var later retryLater
+	if errors.As(err, &later) {
+		return river.JobSnooze(later.RetryAfter())
+	}
+	return err
 }
 
 // levelFilter drops records below a level.

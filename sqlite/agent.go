@@ -14,7 +14,7 @@ import (
 // agentDefColumns are the definition fields: what AgentUpdate replaces and
 // AgentUpsertBySlug compares. They match the values of agentDef.
 const agentDefColumns = `slug, title, description, type, instructions, prompt, questions, model,
-	temperature, tools, max_iterations, visibility, source`
+	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source`
 
 const agentColumns = "id, workspace_id, " + agentDefColumns + ", version, created_at, updated_at"
 
@@ -30,7 +30,8 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 		return nil, err
 	}
 	return []any{a.Slug, a.Title, a.Description, a.Type, a.Instructions, a.Prompt, questions, a.Model,
-		nullFloat(a.Temperature), tools, a.MaxIterations, a.Visibility, a.Source}, nil
+		nullFloat(a.Temperature), tools, a.MaxIterations, a.TimeoutSeconds, a.MultitaskStrategy, a.Visibility,
+		a.Source}, nil
 }
 
 // AgentCreate inserts params.Agent with Version 1. ECONFLICT when the slug
@@ -182,7 +183,8 @@ func scanAgent(row scanner) (*tessera.Agent, error) {
 	var temperature sql.NullFloat64
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Slug, &a.Title, &a.Description, &a.Type, &a.Instructions, &a.Prompt,
-		&questions, &a.Model, &temperature, &tools, &a.MaxIterations, &a.Visibility, &a.Source,
+		&questions, &a.Model, &temperature, &tools, &a.MaxIterations, &a.TimeoutSeconds, &a.MultitaskStrategy,
+		&a.Visibility, &a.Source,
 		&a.Version, &created, &updated)
 	if err != nil {
 		return nil, err

@@ -11,22 +11,23 @@ import (
 
 const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, api_key_id, input, inputs,
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
-	cached_input_tokens, cost, credits, attempt, lease_expires_at, job_id, idempotency_key, request_hash,
-	metadata, created_at, updated_at, started_at, completed_at`
+	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
+	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row): the conflict target makes
 // the check race-free without relying on the transaction's lock.
 const insertExecution = `INSERT INTO executions (workspace_id, agent_id, root_id, status, trigger_type,
 	api_key_id, input, inputs, messages, model, model_used, temperature, tools, output, error,
-	input_tokens, output_tokens, cached_input_tokens, cost, credits, idempotency_key, request_hash,
+	input_tokens, output_tokens, cached_input_tokens, cost, credits, timeout_ms, idempotency_key, request_hash,
 	metadata, created_at, updated_at)
-	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
 	RETURNING id`
 
 // ExecutionCreate inserts a queued execution and, in the same transaction,
-// its job (Config.Enqueue); when the hook fails nothing is written. With an
+// its job (Config.Enqueue) and its first event (status queued); when the
+// hook fails nothing is written. With an
 // IdempotencyKey already used in the workspace it returns that execution
 // with created false, or ECONFLICT when its RequestHash differs.
 func (s *Store) ExecutionCreate(ctx context.Context, params *tessera.ExecutionCreateParams) (*tessera.Execution, bool, error) {
@@ -54,11 +55,19 @@ func (s *Store) ExecutionCreate(ctx context.Context, params *tessera.ExecutionCr
 			return err
 		}
 		// The first execution of a thread is its own root.
+		queued := mustEncode(statusEvent(tessera.StatusQueued, 0))
 		exec, err = scanExecution(tx.QueryRowContext(ctx, `UPDATE executions
-			SET root_id = CASE root_id WHEN 0 THEN id ELSE root_id END, job_id = ?
-			WHERE id = ? RETURNING `+execColumns, jobID, id))
-		created = err == nil
-		return err
+			SET root_id = CASE root_id WHEN 0 THEN id ELSE root_id END, job_id = ?,
+				last_event_seq = last_event_seq + ?
+			WHERE id = ? RETURNING `+execColumns, jobID, len(queued), id))
+		if err != nil {
+			return err
+		}
+		if _, err := insertEvents(ctx, tx, id, exec.LastEventSeq, queued, micros(params.Now)); err != nil {
+			return err
+		}
+		created = true
+		return nil
 	})
 	return exec, created, wrap("execution create", err)
 }
@@ -76,7 +85,7 @@ func insertArgs(params *tessera.ExecutionCreateParams) ([]any, error) {
 	now := micros(params.Now)
 	return []any{e.WorkspaceID, e.AgentID, e.RootID, e.TriggerType, nullInt(e.APIKeyID), e.Input, inputs,
 		messages, e.Model, e.ModelUsed, nullFloat(e.Temperature), e.Tools, e.Output, e.Error,
-		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits,
+		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits, e.TimeoutMS,
 		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), now, now}, nil
 }
 
@@ -183,7 +192,7 @@ func scanExecution(row scanner) (*tessera.Execution, error) {
 	err := row.Scan(&e.ID, &e.WorkspaceID, &e.AgentID, &e.RootID, &e.Status, &e.TriggerType, &apiKeyID,
 		&e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
-		&e.Attempt, &lease, &e.JobID, &e.IdempotencyKey, &e.RequestHash, &metadata,
+		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey, &e.RequestHash, &metadata,
 		&created, &updated, &started, &completed)
 	if err != nil {
 		return nil, err

@@ -14,15 +14,18 @@ import (
 const DefaultRequeueLimit = 100
 
 type expiredLease struct {
-	id      int64
-	attempt int
+	id              int64
+	attempt         int
+	cancelRequested bool
 }
 
 // ExecutionRequeueExpired recovers, in one transaction, up to params.Limit
 // running executions whose lease expired before params.Now, oldest lease
-// first: each goes back to queued with a new job (Config.Enqueue), or fails
-// when it has been attempted MaxAttempts times. When the hook fails nothing
-// is written.
+// first: one whose cancel was requested is cancelled (cancelledError); one
+// attempted MaxAttempts times fails; any other goes back to queued with a
+// new job (Config.Enqueue), keeping its attempt. Each change appends its
+// event (status queued, or done). The cancelled and failed are returned
+// together as failed. When the hook fails nothing is written.
 func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.ExecutionRequeueParams) (requeued, failed []int64, err error) {
 	if params.Now.IsZero() {
 		return nil, nil, wrap("execution requeue", errNoNow)
@@ -41,11 +44,15 @@ func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.Exe
 			return err
 		}
 		for _, e := range expired {
-			if e.attempt >= params.MaxAttempts {
-				err = giveUp(ctx, tx, e, now)
+			switch {
+			case e.cancelRequested:
+				_, err = cancelNow(ctx, tx, e.id, tessera.StatusRunning, now)
 				failed = append(failed, e.id)
-			} else {
-				err = s.requeue(ctx, tx, e.id, now)
+			case e.attempt >= params.MaxAttempts:
+				_, err = endNow(ctx, tx, e.id, tessera.StatusRunning, tessera.StatusFailed, interrupted(e.attempt), now)
+				failed = append(failed, e.id)
+			default:
+				err = s.requeue(ctx, tx, e, now)
 				requeued = append(requeued, e.id)
 			}
 			if err != nil {
@@ -61,7 +68,7 @@ func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.Exe
 }
 
 func expiredLeases(ctx context.Context, tx *sql.Tx, now int64, limit int) ([]expiredLease, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, attempt FROM executions
+	rows, err := tx.QueryContext(ctx, `SELECT id, attempt, cancel_requested FROM executions
 		WHERE status = 'running' AND lease_expires_at < ?
 		ORDER BY lease_expires_at, id LIMIT ?`, now, limit)
 	if err != nil {
@@ -69,24 +76,28 @@ func expiredLeases(ctx context.Context, tx *sql.Tx, now int64, limit int) ([]exp
 	}
 	return collect(rows, func(row scanner) (expiredLease, error) {
 		var e expiredLease
-		return e, row.Scan(&e.id, &e.attempt)
+		return e, row.Scan(&e.id, &e.attempt, &e.cancelRequested)
 	})
 }
 
-func (s *Store) requeue(ctx context.Context, tx *sql.Tx, id, now int64) error {
-	jobID, err := s.enqueueJob(ctx, tx, id)
+func (s *Store) requeue(ctx context.Context, tx *sql.Tx, e expiredLease, now int64) error {
+	jobID, err := s.enqueueJob(ctx, tx, e.id)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE executions
-		SET status = 'queued', lease_expires_at = NULL, job_id = ?, updated_at = ? WHERE id = ?`, jobID, now, id)
+	queued := mustEncode(statusEvent(tessera.StatusQueued, e.attempt))
+	var last int64
+	err = tx.QueryRowContext(ctx, `UPDATE executions
+		SET status = 'queued', lease_expires_at = NULL, job_id = ?, updated_at = ?,
+			last_event_seq = last_event_seq + ?
+		WHERE id = ? AND status = 'running' RETURNING last_event_seq`, jobID, now, len(queued), e.id).Scan(&last)
+	if err != nil {
+		return err
+	}
+	_, err = insertEvents(ctx, tx, e.id, last, queued, now)
 	return err
 }
 
-func giveUp(ctx context.Context, tx *sql.Tx, e expiredLease, now int64) error {
-	msg := fmt.Sprintf("execution was interrupted %d times (the server stopped or crashed while it ran); giving up", e.attempt)
-	_, err := tx.ExecContext(ctx, `UPDATE executions
-		SET status = ?, error = ?, lease_expires_at = NULL, completed_at = ?, updated_at = ? WHERE id = ?`,
-		tessera.StatusFailed, msg, now, now, e.id)
-	return err
+func interrupted(attempts int) string {
+	return fmt.Sprintf("execution was interrupted %d times (the server stopped or crashed while it ran); giving up", attempts)
 }

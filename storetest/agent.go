@@ -22,6 +22,7 @@ func (f *fixture) fullAgent(slug string) *tessera.Agent {
 	}
 	a.Model, a.Temperature = "openai/gpt-5", ptr(0.0)
 	a.Tools, a.MaxIterations = []string{"web_search", "http"}, 7
+	a.TimeoutSeconds, a.MultitaskStrategy = 120, tessera.MultitaskReject
 	a.Visibility, a.Source = "public", "config"
 	return a
 }
@@ -293,6 +294,9 @@ func testAgentUpsert(t *testing.T, newStore NewStore) {
 			func(a *tessera.Agent) { a.Questions = a.Questions[:1] },
 			func(a *tessera.Agent) { a.Tools = []string{"http"} },
 			func(a *tessera.Agent) { a.MaxIterations = 9 },
+			func(a *tessera.Agent) { a.TimeoutSeconds = 0 },
+			func(a *tessera.Agent) { a.TimeoutSeconds = 300 },
+			func(a *tessera.Agent) { a.MultitaskStrategy = tessera.MultitaskInterrupt },
 			func(a *tessera.Agent) { a.Source = "api" },
 		} {
 			a, err := f.store.AgentGetByID(f.ctx, &tessera.AgentGetParams{ID: base.ID, WorkspaceID: f.ws.ID})
@@ -303,6 +307,9 @@ func testAgentUpsert(t *testing.T, newStore NewStore) {
 			equal(t, "written", written, true)
 			equal(t, "Version", got.Version, i+2)
 			equal(t, "ID", got.ID, base.ID)
+			want := *a
+			want.Version = i + 2
+			sameJSON(t, "upserted", got, &want)
 		}
 	})
 

@@ -13,7 +13,9 @@ func testExecutions(t *testing.T, newStore NewStore) {
 	t.Run("Create", func(t *testing.T) {
 		f := setup(t, newStore)
 		in := f.newExec(7)
-		in.Status, in.Attempt = tessera.StatusRunning, 3 // the store decides these
+		// The store decides these.
+		in.Status, in.Attempt, in.LastEventSeq, in.CancelRequested = tessera.StatusRunning, 3, 9, true
+		in.TimeoutMS = 90_000
 		e := f.createExec(in)
 		if e.ID == 0 {
 			t.Fatal("ID = 0")
@@ -21,6 +23,9 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		equal(t, "Status", e.Status, tessera.StatusQueued)
 		equal(t, "RootID", e.RootID, e.ID)
 		equal(t, "Attempt", e.Attempt, 0)
+		equal(t, "CancelRequested", e.CancelRequested, false)
+		equal(t, "LastEventSeq", e.LastEventSeq, int64(1)) // its status event
+		equal(t, "TimeoutMS", e.TimeoutMS, int64(90_000))
 		equal(t, "enqueued", f.enq.ExecutionIDs(), []int64{e.ID})
 		equal(t, "JobID", e.JobID, int64(firstJobID))
 		sameTime(t, "CreatedAt", e.CreatedAt, f.now)
@@ -56,6 +61,7 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		}
 		in.APIKeyID, in.Temperature, in.Tools = &key.ID, ptr(0.0), "web_search,http"
 		in.IdempotencyKey, in.RequestHash = "idem", "hash"
+		in.TimeoutMS = 1_500
 		in.Metadata = json.RawMessage(`{"source":"test","n":[1,2]}`)
 		e := f.createExec(in)
 
@@ -68,10 +74,12 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		equal(t, "Metadata", string(got.Metadata), string(in.Metadata))
 		equal(t, "IdempotencyKey", got.IdempotencyKey, "idem")
 		equal(t, "RequestHash", got.RequestHash, "hash")
+		equal(t, "TimeoutMS", got.TimeoutMS, int64(1_500))
 
 		bare := f.newExec(7)
 		bare.Inputs, bare.Messages = nil, nil
 		got = f.getExec(f.createExec(bare).ID)
+		equal(t, "TimeoutMS unset", got.TimeoutMS, int64(0))
 		if got.Temperature != nil || got.APIKeyID != nil || got.Metadata != nil {
 			t.Fatalf("Temperature, APIKeyID, Metadata = %v, %v, %s; want nil", got.Temperature, got.APIKeyID, got.Metadata)
 		}

@@ -55,7 +55,7 @@ func (f *fixture) newAgent(slug string) *tessera.Agent {
 	return &tessera.Agent{
 		WorkspaceID: f.ws.ID, Slug: slug, Title: "Agent " + slug, Type: tessera.AgentTypeChat,
 		Questions: []tessera.Question{}, Tools: []string{}, MaxIterations: tessera.DefaultMaxIterations,
-		Visibility: "private", Source: "api",
+		MultitaskStrategy: tessera.MultitaskEnqueue, Visibility: "private", Source: "api",
 	}
 }
 
@@ -89,6 +89,14 @@ func (f *fixture) createExec(e *tessera.Execution) *tessera.Execution {
 func (f *fixture) getExec(id int64) *tessera.Execution {
 	f.t.Helper()
 	got, err := f.store.ExecutionGetByID(f.ctx, &tessera.ExecutionGetParams{ID: id, WorkspaceID: f.ws.ID})
+	ok(f.t, err)
+	return got
+}
+
+// getExecAny gets execution id of any workspace, as a worker does.
+func (f *fixture) getExecAny(id int64) *tessera.Execution {
+	f.t.Helper()
+	got, err := f.store.ExecutionGetByID(f.ctx, &tessera.ExecutionGetParams{ID: id})
 	ok(f.t, err)
 	return got
 }

@@ -11,6 +11,13 @@ import (
 const lease = 30 * time.Second
 
 func (f *fixture) heartbeat(id int64, attempt int, now time.Time) error {
+	_, err := f.heartbeatCancel(id, attempt, now)
+	return err
+}
+
+// heartbeatCancel renews the lease and returns whether a cancel was
+// requested.
+func (f *fixture) heartbeatCancel(id int64, attempt int, now time.Time) (bool, error) {
 	return f.store.ExecutionHeartbeat(f.ctx, &tessera.ExecutionHeartbeatParams{
 		ID: id, Attempt: attempt, Now: now, LeaseUntil: now.Add(lease)})
 }
@@ -46,7 +53,9 @@ func testLeases(t *testing.T, newStore NewStore) {
 		sameTimePtr(t, "StartedAt", claimed.StartedAt, f.now)
 		wantCode(t, f.tryClaim(e.ID, f.at(time.Second)), tessera.ECONFLICT) // the lease is live
 
-		ok(t, f.heartbeat(e.ID, 1, f.at(20*time.Second)))
+		cancelRequested, err := f.heartbeatCancel(e.ID, 1, f.at(20*time.Second))
+		ok(t, err)
+		equal(t, "cancel requested", cancelRequested, false)
 		sameTimePtr(t, "LeaseExpiresAt after heartbeat", f.getExec(e.ID).LeaseExpiresAt, f.at(20*time.Second+lease))
 		wantCode(t, f.tryClaim(e.ID, f.at(lease+time.Second)), tessera.ECONFLICT) // renewed
 		// A lease is live through its last instant, as for the sweeper.
@@ -208,12 +217,60 @@ func testRequeue(t *testing.T, newStore NewStore) {
 		}
 		wantCode(t, f.heartbeat(twice.ID, 2, sweep), tessera.ECONFLICT)
 
+		// A requeue keeps the attempt; giving up is the end of the log.
+		eventsAre(t, "events of the requeued", f.events(once.ID), once.ID,
+			queuedEvent(1, 0), runningEvent(2, 1), queuedEvent(3, 1))
+		equal(t, "LastEventSeq of the requeued", got.LastEventSeq, int64(3))
+		eventsAre(t, "events of the failed", f.events(twice.ID), twice.ID,
+			queuedEvent(1, 0), runningEvent(2, 1), runningEvent(3, 2),
+			doneEvent(4, tessera.DoneData{Status: tessera.StatusFailed, Error: gaveUp.Error}))
+		equal(t, "LastEventSeq of the failed", gaveUp.LastEventSeq, int64(4))
+		sameTime(t, "CreatedAt of the done event", f.events(twice.ID)[3].CreatedAt, sweep)
+
 		equal(t, "live Status", f.getExec(live.ID).Status, tessera.StatusRunning)
 		equal(t, "queued JobID", f.getExec(queued.ID).JobID, queued.JobID)
 		equal(t, "done Status", f.getExec(done.ID).Status, tessera.StatusCompleted)
 
 		requeued, failed = f.requeue(sweep, 2, 0)
 		equal(t, "second sweep", len(requeued)+len(failed), 0)
+	})
+
+	t.Run("CancelRequestedIsCancelled", func(t *testing.T) {
+		f := setup(t, newStore)
+		// a's cancel was asked for, then its worker died; b's worker died;
+		// c has used its attempts and its cancel was asked for too.
+		a := f.createExec(f.newExec(7))
+		f.claim(a.ID, f.now, time.Second)
+		b := f.createExec(f.newExec(7))
+		f.claim(b.ID, f.now, 2*time.Second)
+		c := f.createExec(f.newExec(7))
+		f.claim(c.ID, f.now, time.Microsecond)
+		f.claim(c.ID, f.at(time.Millisecond), 3*time.Second)
+		for _, e := range []*tessera.Execution{a, c} {
+			_, err := f.cancel(e.ID, f.ws.ID, f.at(time.Millisecond))
+			ok(t, err)
+		}
+
+		sweep := f.at(time.Minute)
+		requeued, ended := f.requeue(sweep, 2, 0)
+		equal(t, "requeued", requeued, []int64{b.ID})
+		equal(t, "ended", ended, []int64{a.ID, c.ID})
+		equal(t, "enqueued", f.enq.ExecutionIDs(), []int64{a.ID, b.ID, c.ID, b.ID})
+		for _, e := range []*tessera.Execution{a, c} {
+			got := f.getExec(e.ID)
+			equal(t, "Status", got.Status, tessera.StatusCancelled)
+			equal(t, "Error", got.Error, cancelledError)
+			sameTimePtr(t, "CompletedAt", got.CompletedAt, sweep)
+			if got.LeaseExpiresAt != nil {
+				t.Fatalf("LeaseExpiresAt = %v, want nil", got.LeaseExpiresAt)
+			}
+			events := f.events(e.ID)
+			last := events[len(events)-1]
+			eventsAre(t, "last event", []*tessera.Event{last}, e.ID,
+				doneEvent(got.LastEventSeq, tessera.DoneData{Status: tessera.StatusCancelled, Error: cancelledError}))
+			wantCode(t, f.heartbeat(e.ID, got.Attempt, sweep), tessera.ECONFLICT)
+		}
+		equal(t, "requeued Status", f.getExec(b.ID).Status, tessera.StatusQueued)
 	})
 
 	t.Run("OldestLeaseFirstUpToLimit", func(t *testing.T) {

@@ -29,6 +29,9 @@ func Run(t *testing.T, newStore func(t *testing.T) (tessera.Store, *Enqueued)) {
 		{"ExecutionList", testExecutionList},
 		{"Lease", testLeases},
 		{"Requeue", testRequeue},
+		{"ThreadClaim", testThreadClaim},
+		{"Cancel", testCancel},
+		{"Event", testEvents},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ type Config struct {
 	Log           LogConfig     `yaml:"log"`
 	Execution     struct {
 		Timeout     time.Duration `yaml:"timeout"`
+		MaxTimeout  time.Duration `yaml:"max_timeout"`
 		Lease       time.Duration `yaml:"lease"`
 		MaxAttempts int           `yaml:"max_attempts"`
 		MaxWait     time.Duration `yaml:"max_wait"`
@@ -40,6 +41,13 @@ type Config struct {
 	Queue struct {
 		PollInterval time.Duration `yaml:"poll_interval"`
 	} `yaml:"queue"`
+	Events struct {
+		// Retention is how long a finished execution's event log is kept;
+		// 0 keeps it forever.
+		Retention time.Duration `yaml:"retention"`
+		// Heartbeat is the interval of SSE keep-alive comments.
+		Heartbeat time.Duration `yaml:"heartbeat"`
+	} `yaml:"events"`
 	Limits struct {
 		MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	} `yaml:"limits"`
@@ -89,6 +97,9 @@ func defaultConfig() Config {
 	c.ShutdownGrace = 30 * time.Second
 	c.Log = LogConfig{Level: "info", Format: "text"}
 	c.Execution.Timeout = 10 * time.Minute
+	c.Execution.MaxTimeout = time.Hour
+	c.Events.Retention = 7 * 24 * time.Hour
+	c.Events.Heartbeat = 15 * time.Second
 	c.Execution.Lease = 30 * time.Second
 	c.Execution.MaxAttempts = 3
 	c.Execution.MaxWait = 100 * time.Second
@@ -183,6 +194,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	num(&c.Execution.MaxAttempts, "TESSERA_MAX_ATTEMPTS")
 	dur(&c.ShutdownGrace, "TESSERA_SHUTDOWN_GRACE")
 	dur(&c.Execution.Timeout, "TESSERA_EXECUTION_TIMEOUT")
+	dur(&c.Execution.MaxTimeout, "TESSERA_MAX_EXECUTION_TIMEOUT")
+	dur(&c.Events.Retention, "TESSERA_EVENT_RETENTION")
+	dur(&c.Events.Heartbeat, "TESSERA_SSE_HEARTBEAT")
 	dur(&c.Execution.Lease, "TESSERA_LEASE")
 	dur(&c.Execution.MaxWait, "TESSERA_MAX_WAIT")
 	dur(&c.Queue.PollInterval, "TESSERA_QUEUE_POLL_INTERVAL")
@@ -207,6 +221,12 @@ func (c *Config) validate() error {
 	}
 	if c.Execution.Timeout <= 0 || c.Execution.MaxWait <= 0 || c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("execution.timeout and execution.max_wait must be positive"))
+	}
+	if c.Execution.MaxTimeout < c.Execution.Timeout {
+		errs = append(errs, fmt.Errorf("execution.max_timeout (%s) must be at least execution.timeout (%s)", c.Execution.MaxTimeout, c.Execution.Timeout))
+	}
+	if c.Events.Retention < 0 || c.Events.Heartbeat <= 0 {
+		errs = append(errs, fmt.Errorf("events.retention must not be negative and events.heartbeat must be positive"))
 	}
 	if c.Execution.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("execution.max_attempts must be at least 1"))

@@ -26,9 +26,13 @@ func textAgent(t *testing.T, c *api) int64 {
 	}, nil)
 }
 
-func user(content string) map[string]any      { return map[string]any{"role": "user", "content": content} }
-func assistant(content string) map[string]any { return map[string]any{"role": "assistant", "content": content} }
-func developer(content string) map[string]any { return map[string]any{"role": "developer", "content": content} }
+func user(content string) map[string]any { return map[string]any{"role": "user", "content": content} }
+func assistant(content string) map[string]any {
+	return map[string]any{"role": "assistant", "content": content}
+}
+func developer(content string) map[string]any {
+	return map[string]any{"role": "developer", "content": content}
+}
 func msgs(m ...map[string]any) []map[string]any {
 	return m
 }
@@ -499,8 +503,8 @@ func TestExecuteThreadsWithRootID(t *testing.T) {
 		t.Errorf("second turn sent\n%q\nwant\n%q", got, want)
 	}
 
-	// root_id may be sent as a string, and may name any turn of the thread.
-	r3 := s.run(t, id, map[string]any{"root_id": itoa(id2), "messages": "and my ship?"})
+	// root_id may be sent as a string.
+	r3 := s.run(t, id, map[string]any{"root_id": itoa(id1), "messages": "and my ship?"})
 	if intOf(t, r3["root_id"]) != id1 {
 		t.Errorf("third turn root_id %v, want %d", r3["root_id"], id1)
 	}
@@ -529,6 +533,17 @@ func TestExecuteThreadsWithRootID(t *testing.T) {
 	}
 	if !slices.Equal(ids, []int64{id1, id2, intOf(t, r3["id"]), intOf(t, r4["id"])}) {
 		t.Errorf("thread listing = %v", ids)
+	}
+
+	// root_id may name any turn of the thread: the new turn joins that
+	// thread (engine.thread says so) with the whole history.
+	r5 := s.run(t, id, map[string]any{"root_id": id2, "messages": "named a later turn"})
+	if intOf(t, r5["root_id"]) != id1 {
+		t.Errorf("a turn continuing from turn %d has root_id %v, want the thread's root %d", id2, r5["root_id"], id1)
+	}
+	want = append(want, "assistant:fake: resent history", "user:named a later turn")
+	if got := roles(requestWith(t, s.Fake, "named a later turn")); !slices.Equal(got, want) {
+		t.Errorf("a turn continuing from turn %d sent\n%q\nwant\n%q", id2, got, want)
 	}
 
 	// A root_id that names nothing, or another agent's thread, is refused.

@@ -193,6 +193,9 @@ func (s *testServer) restart(t *testing.T, o opts) *testServer {
 	for k, v := range s.Env {
 		env[k] = v
 	}
+	if o.Config != "" {
+		delete(env, "TESSERA_CONFIG") // replaced by the new file
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}

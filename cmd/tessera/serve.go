@@ -95,6 +95,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Handler: server.New(server.Config{
 			Store: n.store, Engine: n.engine, Registry: n.reg, Logger: log, AdminToken: cfg.AdminToken,
 			MaxBody: cfg.Limits.MaxBodyBytes, MaxWait: cfg.Execution.MaxWait, Ready: n.ready,
+			SSEHeartbeat: cfg.Events.Heartbeat,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -158,7 +159,8 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 	}
 	eng, err := engine.New(engine.Config{
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
-		MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
+		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
+		EventRetention: cfg.Events.Retention,
 	})
 	if err != nil {
 		store.Close()

@@ -14,7 +14,9 @@ import (
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/engine"
 	"github.com/tessera-run/tessera/http/httpx"
+	"github.com/tessera-run/tessera/http/instances"
 	"github.com/tessera-run/tessera/http/native"
+	"github.com/tessera-run/tessera/http/openaicompat"
 	"github.com/tessera-run/tessera/http/tess"
 	"github.com/tessera-run/tessera/llm"
 )
@@ -29,6 +31,8 @@ type Config struct {
 	AdminToken string
 	MaxBody    int64
 	MaxWait    time.Duration
+	// SSEHeartbeat is the interval of keep-alive comments on event streams.
+	SSEHeartbeat time.Duration
 	// Ready reports whether the node can take work (database and workers).
 	Ready func(ctx context.Context) error
 }
@@ -68,17 +72,30 @@ func New(cfg Config) http.Handler {
 		r.Use(httpx.RequireAuth(auth, writeErr))
 		tess.New(tess.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
 			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
+		instances.New(instances.Config{Store: cfg.Store, Engine: cfg.Engine, Logger: cfg.Logger, Heartbeat: cfg.SSEHeartbeat}).Routes(r)
 		native.New(native.Config{Store: cfg.Store, Registry: cfg.Registry, Auth: auth, Logger: cfg.Logger,
 			Now: cfg.Now, MaxBody: cfg.MaxBody}).Routes(r)
+		openaicompat.New(openaicompat.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
+			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait, Heartbeat: cfg.SSEHeartbeat}).Routes(r)
 	})
 	return r
 }
 
-// errorWriter picks the surface's error shape by path: problem+json under
-// the native prefix, Tess's {"error": …} everywhere else.
+// errorWriter picks the surface's error shape by path: OpenAI's on the
+// OpenAI-compatible routes, FastAPI's under the agent-instances prefix,
+// problem+json under the native prefix, Tess's {"error": …} everywhere else.
 func errorWriter(log *slog.Logger) httpx.ErrorWriter {
-	tessErr, nativeErr := tess.WriteError(log), native.WriteError(log)
+	tessErr, nativeErr, instErr := tess.WriteError(log), native.WriteError(log), instances.WriteError(log)
+	openaiErr := openaicompat.WriteError(log)
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if openaicompat.Owns(r.URL.Path) {
+			openaiErr(w, r, err)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, instances.Prefix+"/") {
+			instErr(w, r, err)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, native.Prefix+"/") {
 			nativeErr(w, r, err)
 			return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/engine"
@@ -20,7 +21,7 @@ import (
 var reserved = map[string]bool{
 	"messages": true, "root_id": true, "temperature": true, "model": true, "tools": true,
 	"file_ids": true, "memory_collections": true, "waitExecution": true, "wait_execution": true,
-	"stream": true, "answers": true,
+	"stream": true, "answers": true, "timeout": true, "multitask_strategy": true,
 }
 
 // executeResponse is the execute endpoint's answer; template_id is a
@@ -42,7 +43,7 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := httpx.PrincipalFrom(r.Context())
-	req, wait, err := parseExecute(body, r)
+	req, opts, err := parseExecute(body, r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -58,12 +59,20 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request) {
 		}
 		req.IdempotencyKey, req.RequestHash = key, requestHash(r, body)
 	}
+	if opts.stream && agent.Type != tessera.AgentTypeChat {
+		h.fail(w, r, invalid("stream", "Streaming is available for chat agents only."))
+		return
+	}
 	ex, err := h.cfg.Engine.Submit(r.Context(), req)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if wait && !ex.Status.Terminal() {
+	if opts.stream {
+		h.stream(w, r, ex)
+		return
+	}
+	if opts.wait && !ex.Status.Terminal() {
 		ex, err = h.cfg.Engine.Wait(r.Context(), p.WorkspaceID, ex.ID, h.cfg.MaxWait)
 		if err != nil {
 			h.fail(w, r, err)
@@ -89,13 +98,14 @@ func requestHash(r *http.Request, body []byte) string {
 // answers at the root or in the legacy "answers" object, temperature as a
 // string or a number, messages as an array or a plain string, the wait flag
 // in the body or the query string under either spelling.
-func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, bool, error) {
+func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, executeOptions, error) {
+	var opts executeOptions
 	var root map[string]json.RawMessage
 	if err := httpx.DecodeJSON(body, &root, true); err != nil {
-		return nil, false, err
+		return nil, opts, err
 	}
 	if root == nil {
-		return nil, false, &tessera.Error{Code: tessera.EMALFORMED, Message: "The request body must be a JSON object."}
+		return nil, opts, &tessera.Error{Code: tessera.EMALFORMED, Message: "The request body must be a JSON object."}
 	}
 	var v tessera.ValidationErrors
 	req := &engine.ExecuteRequest{Inputs: map[string]json.RawMessage{}}
@@ -125,9 +135,19 @@ func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, bool, e
 		}
 		req.Messages = msgs
 	}
-	if stream, _ := parseFlag(root["stream"]); stream {
-		v.Add("stream", "Streaming responses are not available on this server yet; omit stream and use waitExecution or polling.")
+	stream, err := parseFlag(root["stream"])
+	if err != nil {
+		v.Add("stream", "The stream field must be true or false.")
 	}
+	opts.stream = stream
+	if raw, ok := root["timeout"]; ok && !isNull(raw) {
+		var secs float64
+		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
+			v.Add("timeout", "The timeout must be a positive number of seconds.")
+		}
+		req.Timeout = time.Duration(secs * float64(time.Second))
+	}
+	req.MultitaskStrategy = parseString(&v, root["multitask_strategy"], "multitask_strategy")
 	wait := false
 	for _, name := range []string{"waitExecution", "wait_execution"} {
 		if raw, ok := root[name]; ok {
@@ -145,7 +165,13 @@ func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, bool, e
 			wait = wait || b
 		}
 	}
-	return req, wait, v.Err()
+	opts.wait = wait
+	return req, opts, v.Err()
+}
+
+// executeOptions are how the caller wants the answer.
+type executeOptions struct {
+	wait, stream bool
 }
 
 func isNull(raw json.RawMessage) bool {

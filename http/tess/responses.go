@@ -77,3 +77,24 @@ func queryID(v *tessera.ValidationErrors, s, field string) int64 {
 	}
 	return id
 }
+
+// cancelResponse cancels an execution (queued or running) and answers with
+// its state: failed with a cancel error when it was queued, still running
+// (until its worker stops, moments later) when it was running.
+func (h *Handler) cancelResponse(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		h.fail(w, r, tessera.Errorf(tessera.ENOTFOUND, "Agent response not found"))
+		return
+	}
+	p := httpx.PrincipalFrom(r.Context())
+	ex, err := h.cfg.Engine.Cancel(r.Context(), p.WorkspaceID, id)
+	if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+		err = tessera.Errorf(tessera.ENOTFOUND, "Agent response not found")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, toResponse(ex))
+}

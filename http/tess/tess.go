@@ -60,6 +60,7 @@ func (h *Handler) Routes(r chi.Router) {
 		for _, noun := range []string{"/agent-responses", "/template-responses"} {
 			r.Get(p+noun, h.listResponses)
 			r.Get(p+noun+"/{id}", h.getResponse)
+			r.Post(p+noun+"/{id}/cancel", h.cancelResponse)
 		}
 	}
 }

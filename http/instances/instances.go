@@ -1,0 +1,50 @@
+// Package instances serves the agent-instance surface of seed 003 under
+// /api/v1/ai/agents. Its errors are FastAPI-shaped: 422
+// {"detail": [{"loc": […], "msg": …, "type": …}]} for validation, and
+// {"detail": "…"} otherwise.
+package instances
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/engine"
+)
+
+// Config configures the surface.
+type Config struct {
+	Store  tessera.Store
+	Engine *engine.Engine
+	Logger *slog.Logger
+	// Heartbeat is the interval of SSE keep-alive comments.
+	Heartbeat time.Duration
+}
+
+// Handler serves the routes.
+type Handler struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	return &Handler{cfg: cfg, log: cfg.Logger}
+}
+
+// Prefix is where the surface is mounted.
+const Prefix = "/api/v1/ai/agents"
+
+// Routes registers the surface on r, which must already authenticate.
+func (h *Handler) Routes(r chi.Router) {
+	r.Get(Prefix+"/executions/{id}/events", h.events)
+	r.Post(Prefix+"/executions/{id}/cancel", h.cancel)
+}
