@@ -9,6 +9,7 @@ package llm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -18,6 +19,8 @@ const (
 	RoleSystem    = "system"
 	RoleUser      = "user"
 	RoleAssistant = "assistant"
+	// RoleTool carries a tool's result back to the model.
+	RoleTool = "tool"
 )
 
 // Message is one message sent to a model. Instructions travel as a system
@@ -25,6 +28,26 @@ const (
 type Message struct {
 	Role    string
 	Content string
+	// ToolCalls are the calls an assistant message asked for.
+	ToolCalls []ToolCall
+	// ToolCallID names the call a tool message answers.
+	ToolCallID string
+}
+
+// ToolDef declares a tool the model may call.
+type ToolDef struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema (type object) of the arguments.
+	Parameters json.RawMessage
+}
+
+// ToolCall is one call the model asked for.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is the JSON text the model wrote; it may be malformed.
+	Arguments string
 }
 
 // Request is one model call.
@@ -36,6 +59,8 @@ type Request struct {
 	Temperature *float64
 	// MaxTokens caps the output; 0 means the provider's default.
 	MaxTokens int
+	// Tools the model may call; none means a plain completion.
+	Tools []ToolDef
 }
 
 // Usage is the token usage a provider reported for one call.
@@ -47,7 +72,10 @@ type Usage struct {
 
 // Response is a finished model call.
 type Response struct {
-	Content      string
+	Content string
+	// ToolCalls are the calls the model asked for (FinishReason
+	// "tool_calls"); the caller runs them and calls again.
+	ToolCalls    []ToolCall
 	FinishReason string
 	Usage        Usage
 	// Model is the model the provider says answered.

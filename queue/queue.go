@@ -125,7 +125,9 @@ func (q *Queue[TTx]) Start(ctx context.Context, r Runner) error {
 		return errors.New("queue: Start needs a Runner")
 	}
 	q.worker.runner = r
-	if err := q.client.Start(ctx); err != nil {
+	// River stops hard (cancelling running jobs) when its start context
+	// ends; shutdown must go through Stop to get its grace period.
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("queue: start: %w", err)
 	}
 	return nil

@@ -16,4 +16,8 @@
 // ExecutionCreate and ExecutionRequeueExpired insert the execution's durable
 // job through Config.Enqueue, inside the transaction that writes the
 // execution, so an execution is never queued without a job or the reverse.
+//
+// Every status change appends its event to execution_events in the same
+// transaction; seqs are allocated from executions.last_event_seq by the
+// fenced UPDATE of the change itself (see event.go).
 package sqlite

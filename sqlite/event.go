@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -74,25 +73,26 @@ func encodeWorkerEvents(events []tessera.EventInput) ([]encodedEvent, error) {
 	return encodeEvents(events)
 }
 
-// mustEncode encodes events built by the store itself, whose data always
-// marshals.
-func mustEncode(events ...tessera.EventInput) []encodedEvent {
-	enc, err := encodeEvents(events)
+// statusEvent is the encoded EventStatus of a status change; its data
+// always marshals.
+func statusEvent(status tessera.Status, attempt int) []encodedEvent {
+	data, _ := json.Marshal(tessera.StatusData{Status: status, Attempt: attempt})
+	return []encodedEvent{{typ: tessera.EventStatus, data: string(data)}}
+}
+
+// doneEvent is the encoded EventDone of a terminal state. It is EINVALID
+// when a number does not marshal (a NaN or infinite cost).
+func doneEvent(d tessera.DoneData) ([]encodedEvent, error) {
+	data, err := json.Marshal(d)
 	if err != nil {
-		panic(fmt.Sprintf("sqlite: encode store event: %v", err))
+		return nil, tessera.Errorf(tessera.EINVALID, "the terminal state does not encode as JSON: %v", err)
 	}
-	return enc
+	return []encodedEvent{{typ: tessera.EventDone, data: string(data)}}, nil
 }
 
-func statusEvent(status tessera.Status, attempt int) tessera.EventInput {
-	return tessera.EventInput{Type: tessera.EventStatus, Data: tessera.StatusData{Status: status, Attempt: attempt}}
-}
-
-// doneEvent is the EventDone of a terminal execution, from its row.
-func doneEvent(e *tessera.Execution) tessera.EventInput {
-	return tessera.EventInput{Type: tessera.EventDone, Data: tessera.DoneData{
-		Status: e.Status, Output: e.Output, Error: e.Error, Usage: e.Usage, Cost: e.Cost, Credits: e.Credits,
-	}}
+// doneOf is the DoneData of a terminal execution's row.
+func doneOf(e *tessera.Execution) tessera.DoneData {
+	return tessera.DoneData{Status: e.Status, Output: e.Output, Error: e.Error, Usage: e.Usage, Cost: e.Cost, Credits: e.Credits}
 }
 
 // insertEvents inserts events as the last len(events) seqs of execution id,

@@ -55,7 +55,7 @@ func (s *Store) ExecutionCreate(ctx context.Context, params *tessera.ExecutionCr
 			return err
 		}
 		// The first execution of a thread is its own root.
-		queued := mustEncode(statusEvent(tessera.StatusQueued, 0))
+		queued := statusEvent(tessera.StatusQueued, 0)
 		exec, err = scanExecution(tx.QueryRowContext(ctx, `UPDATE executions
 			SET root_id = CASE root_id WHEN 0 THEN id ELSE root_id END, job_id = ?,
 				last_event_seq = last_event_seq + ?

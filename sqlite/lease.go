@@ -65,7 +65,7 @@ func (s *Store) ExecutionClaim(ctx context.Context, params *tessera.ExecutionCla
 			return err
 		}
 		_, err = insertEvents(ctx, tx, exec.ID, exec.LastEventSeq,
-			mustEncode(statusEvent(tessera.StatusRunning, exec.Attempt)), now)
+			statusEvent(tessera.StatusRunning, exec.Attempt), now)
 		return err
 	})
 	if err != nil {
@@ -166,10 +166,12 @@ func (s *Store) ExecutionFinish(ctx context.Context, params *tessera.ExecutionFi
 	if err != nil {
 		return nil, err
 	}
-	events = append(events, mustEncode(tessera.EventInput{Type: tessera.EventDone, Data: tessera.DoneData{
-		Status: params.Status, Output: params.Output, Error: params.Error, Usage: params.Usage,
-		Cost: params.Cost, Credits: params.Credits,
-	}})...)
+	done, err := doneEvent(tessera.DoneData{Status: params.Status, Output: params.Output, Error: params.Error,
+		Usage: params.Usage, Cost: params.Cost, Credits: params.Credits})
+	if err != nil {
+		return nil, err
+	}
+	events = append(events, done...)
 	now := micros(params.Now)
 	var exec *tessera.Execution
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -258,6 +260,10 @@ func endNow(ctx context.Context, tx *sql.Tx, id int64, from, to tessera.Status, 
 	if err != nil {
 		return nil, err
 	}
-	_, err = insertEvents(ctx, tx, id, exec.LastEventSeq, mustEncode(doneEvent(exec)), now)
+	done, err := doneEvent(doneOf(exec))
+	if err != nil {
+		return nil, err
+	}
+	_, err = insertEvents(ctx, tx, id, exec.LastEventSeq, done, now)
 	return exec, err
 }

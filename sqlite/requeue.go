@@ -85,7 +85,7 @@ func (s *Store) requeue(ctx context.Context, tx *sql.Tx, e expiredLease, now int
 	if err != nil {
 		return err
 	}
-	queued := mustEncode(statusEvent(tessera.StatusQueued, e.attempt))
+	queued := statusEvent(tessera.StatusQueued, e.attempt)
 	var last int64
 	err = tx.QueryRowContext(ctx, `UPDATE executions
 		SET status = 'queued', lease_expires_at = NULL, job_id = ?, updated_at = ?,

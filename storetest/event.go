@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -234,6 +235,11 @@ func testEvents(t *testing.T, newStore NewStore) {
 				t.Fatalf("finish with %s: error kind %q (err %v), want %q", name, code, err, tessera.EINVALID)
 			}
 		}
+		// The done event is built from the terminal state: a number JSON
+		// cannot hold refuses the whole finish.
+		_, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: e.ID, Attempt: 1,
+			Status: tessera.StatusCompleted, Cost: math.NaN(), Now: f.now})
+		wantCode(t, err, tessera.EINVALID)
 		sameJSON(t, "execution after refused writes", f.getExec(e.ID), claimed)
 		eventsAre(t, "log after refused writes", f.events(e.ID), e.ID, queuedEvent(1, 0), runningEvent(2, 1))
 

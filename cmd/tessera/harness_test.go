@@ -221,7 +221,7 @@ func testEnv(t *testing.T, o *opts) map[string]string {
 		"TESSERA_LEASE":               "2s",
 		"TESSERA_EXECUTION_TIMEOUT":   "30s",
 		"TESSERA_MAX_WAIT":            "30s",
-		"TESSERA_QUEUE_POLL_INTERVAL": "50ms",
+		"TESSERA_QUEUE_POLL_INTERVAL": "200ms",
 		"TESSERA_SHUTDOWN_GRACE":      "3s",
 		"TESSERA_WORKERS":             "4",
 		"TESSERA_LOG_LEVEL":           "info",
@@ -602,7 +602,7 @@ func eventually(t testing.TB, timeout time.Duration, cond func() bool, describe 
 			}
 			t.Fatalf("after %v: %s", timeout, msg)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

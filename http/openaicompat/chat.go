@@ -90,7 +90,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, agent *tesser
 	}
 	w.Header().Set(ExecutionIDHeader, strconv.FormatInt(ex.ID, 10))
 	if req.stream {
-		h.stream(w, r, ex, h.requestedModel(ex, req), req.includeUsage)
+		h.stream(w, r, ex, h.modelName(ex, req), req.includeUsage)
 		return
 	}
 	h.answer(w, r, ex, req)
@@ -111,16 +111,22 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, ex *tessera.Exe
 		h.fail(w, r, e)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, toCompletion(ex, cmp.Or(ex.ModelUsed, h.requestedModel(ex, req))))
+	httpx.WriteJSON(w, http.StatusOK, toCompletion(ex, h.modelName(ex, req)))
 }
 
-// requestedModel is the model an answer names before the execution ran:
-// the one the body sent, else the agent's, else the server's default.
-func (h *Handler) requestedModel(ex *tessera.Execution, req *chatRequest) string {
-	if m := cmp.Or(req.model, ex.Model); m != "" || h.cfg.Registry == nil {
-		return m
+// modelName is the model an answer names: the one that ran, else the one
+// the execution is to run on (the registry resolves aliases and the
+// default, as the engine will), else the name as sent.
+func (h *Handler) modelName(ex *tessera.Execution, req *chatRequest) string {
+	if ex.ModelUsed != "" {
+		return ex.ModelUsed
 	}
-	return h.cfg.Registry.DefaultModel()
+	if h.cfg.Registry != nil {
+		if res, err := h.cfg.Registry.Resolve(ex.Model); err == nil {
+			return res.Spec
+		}
+	}
+	return cmp.Or(ex.Model, req.model)
 }
 
 // pathAgent is the agent of the {id} path parameter, by id or slug.

@@ -3,11 +3,14 @@ package openaicompat_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +29,40 @@ import (
 	"github.com/tessera-run/tessera/queue"
 	"github.com/tessera-run/tessera/sqlite"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if leaked := leakedGoroutines(5 * time.Second); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines outlive every test:\n%s\n", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leakedGoroutines waits up to d for the goroutines of Tessera and River
+// (streams, runs, workers) to end, and describes those that remain.
+func leakedGoroutines(d time.Duration) string {
+	deadline := time.Now().Add(d)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var leaked []string
+		for g := range strings.SplitSeq(string(buf), "\n\n") {
+			if strings.Contains(g, "TestMain") || strings.Contains(g, "leakedGoroutines") {
+				continue
+			}
+			if strings.Contains(g, "tessera-run/tessera/") || strings.Contains(g, "riverqueue/river") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 || time.Now().After(deadline) {
+			return strings.Join(leaked, "\n\n")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // defaultModel is the server's default model, on the fake provider.
 const defaultModel = "fake-default"
@@ -59,7 +96,7 @@ func setup(t *testing.T, o options) *env {
 	e.Store = store
 	driver := riversqlite.New(store.DB())
 	must(t, queue.Migrate(ctx, driver))
-	q, err := queue.New(driver, queue.Config{Workers: 4, PollInterval: 20 * time.Millisecond, Logger: log})
+	q, err := queue.New(driver, queue.Config{Workers: 2, PollInterval: 50 * time.Millisecond, Logger: log})
 	must(t, err)
 	store.SetEnqueue(q.InsertTx)
 	prov, err := llmopenai.New(llmopenai.Config{BaseURL: e.Fake.URL})

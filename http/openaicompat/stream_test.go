@@ -47,6 +47,9 @@ func TestStream(t *testing.T) {
 	if usageChunks != 1 || acc.Usage.PromptTokens != 7 || acc.Usage.CompletionTokens != 4 || acc.Usage.TotalTokens != 11 {
 		t.Errorf("%d usage chunks, usage %+v", usageChunks, acc.Usage)
 	}
+	if acc.Model != "openai/"+defaultModel {
+		t.Errorf("model = %q, want the model the execution runs on", acc.Model)
+	}
 	if len(ids) != 1 || !strings.HasPrefix(acc.ID, "chatcmpl-") {
 		t.Errorf("chunk ids = %v, want one chatcmpl- id", ids)
 	}
@@ -149,7 +152,8 @@ func TestStreamReplay(t *testing.T) {
 		stream := e.agentClient(e.Chat, option.WithHeader("Idempotency-Key", "s1")).Chat.Completions.NewStreaming(context.Background(), params)
 		var acc openai.ChatCompletionAccumulator
 		for stream.Next() {
-			acc.AddChunk(stream.Current())
+			ok := acc.AddChunk(stream.Current())
+			t.Logf("chunk ok=%v %s", ok, stream.Current().RawJSON())
 		}
 		must(t, stream.Err())
 		contents, ids = append(contents, acc.Choices[0].Message.Content), append(ids, acc.ID)
