@@ -13,6 +13,7 @@ const (
 	EINVALID      = "invalid"      // the request fails validation
 	EMALFORMED    = "malformed"    // the request cannot be decoded at all
 	ENOTFOUND     = "not_found"    // the resource does not exist in the caller's workspace
+	EMETHOD       = "method"       // the resource exists but not with this method
 	ECONFLICT     = "conflict"     // the request conflicts with the current state
 	EFORBIDDEN    = "forbidden"    // the caller may not do this
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials

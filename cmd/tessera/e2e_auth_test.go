@@ -225,6 +225,8 @@ func TestTenantIsolation(t *testing.T) {
 			notFound(t, tc.c, "GET", path("/api/agents/%d", agentA), nil, tc.h)
 			notFound(t, tc.c, "POST", path("/agents/%d/execute", agentA), map[string]any{"messages": "steal"}, tc.h)
 			notFound(t, tc.c, "GET", path("/agent-responses/%d", exA), nil, tc.h)
+			notFound(t, tc.c, "GET", path("/template-responses/%d", exA), nil, tc.h)
+			notFound(t, tc.c, "POST", path("/agent-responses/%d/cancel", exA), nil, tc.h)
 			notFound(t, tc.c, "GET", path("/api/v1/agents/%d", agentA), nil, tc.h)
 			notFound(t, tc.c, "PATCH", path("/api/v1/agents/%d", agentA), map[string]any{"title": "mine"}, tc.h)
 			notFound(t, tc.c, "DELETE", path("/api/v1/agents/%d", agentA), nil, tc.h)

@@ -201,7 +201,8 @@ func TestGarbageNeverYields5xx(t *testing.T) {
 	}
 	keys := []string{"messages", "temperature", "model", "tools", "root_id", "file_ids", "answers", "topic", "words",
 		"formal", "tone", "stream", "waitExecution", "wait_execution", "title", "type", "questions", "prompt",
-		"instructions", "name", "workspace_ids", "max_iterations", "slug", "options", "role", "content"}
+		"instructions", "name", "workspace_ids", "max_iterations", "slug", "options", "role", "content", "timeout",
+		"multitask_strategy"}
 	seen := map[int]int{}
 	for i := range 400 {
 		target := targets[rng.IntN(len(targets))]

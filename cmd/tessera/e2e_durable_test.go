@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -185,4 +186,60 @@ func TestSecondServerOnTheSameDataDirIsRefused(t *testing.T) {
 		t.Errorf("error %v does not say the database is in use", err)
 	}
 	s.must(t, http.StatusOK, "GET", "/readyz", nil, nil) // the first one is unharmed
+}
+
+func TestShutdownAnswersWaitingClientsAndHandsTheRunBack(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Env: map[string]string{"TESSERA_SHUTDOWN_GRACE": "1s", "TESSERA_LEASE": "1s"}})
+	id := s.chatAgent(t, "Waited")
+	s.Fake.Block()
+	type answer struct {
+		status int
+		body   map[string]any
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		res, err := s.send("POST", path("/agents/%d/execute?waitExecution=true", id), map[string]any{"messages": "wait for me"}, nil)
+		if err != nil {
+			answered <- answer{status: -1, body: map[string]any{"err": err.Error()}}
+			return
+		}
+		var m map[string]any
+		_ = json.Unmarshal(res.Body, &m)
+		answered <- answer{res.Status, m}
+	}()
+	select {
+	case <-s.Fake.Arrived():
+	case a := <-answered:
+		t.Fatalf("the waited execute answered before the run started: %v", a)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run never reached the provider")
+	}
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- s.stop() }()
+	select {
+	case a := <-answered:
+		if a.status != http.StatusOK {
+			t.Fatalf("the waiting client got HTTP %d %v, want 200 with the current state", a.status, a.body)
+		}
+		if r := first(t, a.body); r["status"] != "running" && r["status"] != "starting" {
+			t.Errorf("the waiting client got %v, want a non-terminal state it can poll", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting client was not answered within 10s of the shutdown")
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("shutdown took %v with a 1s grace", d)
+	}
+	s.Fake.Release()
+	s2 := s.restart(t, opts{})
+	list := s2.must(t, http.StatusOK, "GET", "/agent-responses", nil, nil)
+	exID := intOf(t, list["data"].([]any)[0].(map[string]any)["id"])
+	if got := s2.awaitResponse(t, exID, 30*time.Second); got["status"] != "succeeded" || got["output"] != "fake: wait for me" {
+		t.Errorf("after the restart the handed-back run = %v", got)
+	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -656,6 +658,34 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("waited retry = %v", r)
 	}
 
+	// Concurrent retries of one submission make one execution.
+	ids := make(chan int64, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			res, err := s.send("POST", path("/agents/%d/execute", id), map[string]any{"messages": "concurrent"}, hdr{"Idempotency-Key": "burst"})
+			if err != nil || res.Status != http.StatusOK {
+				t.Errorf("concurrent retry: %v %+v", err, res)
+				ids <- 0
+				return
+			}
+			var m map[string]any
+			_ = json.Unmarshal(res.Body, &m)
+			list, _ := m["responses"].([]any)
+			f, _ := list[0].(map[string]any)["id"].(float64)
+			ids <- int64(f)
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seenIDs := map[int64]bool{}
+	for x := range ids {
+		seenIDs[x] = true
+	}
+	if len(seenIDs) != 1 {
+		t.Errorf("8 concurrent submissions with one key made executions %v, want one", seenIDs)
+	}
+
 	status, m := s.execute(t, id, map[string]any{"messages": "charge twice"}, key)
 	if status != http.StatusConflict || m["error"] == nil {
 		t.Errorf("same key, other body: HTTP %d %v, want 409 with an error", status, m)
@@ -688,5 +718,157 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if n > 5 { // order-42 (once), order-43, two without key, other workspace
 		t.Errorf("the provider was called %d times for 5 executions", n)
+	}
+}
+
+func TestNextTurnWaitsForTheRunningTurnOfItsThread(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{})
+	id := s.chatAgent(t, "Queue")
+	s.Fake.Block()
+	r1 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "turn one"}, nil))
+	select {
+	case <-s.Fake.Arrived():
+	case <-time.After(30 * time.Second):
+		t.Fatal("turn one never reached the provider")
+	}
+	r2 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "turn two", "root_id": r1["id"]}, nil))
+	// While turn one runs, turn two must not reach the provider (it would
+	// lack turn one's answer). A negative check needs some time to pass;
+	// 2.5s also covers the queue's first retries of turn two.
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if n := len(s.Fake.Requests()); n != 1 {
+			t.Fatalf("turn two ran while turn one was still running (%d provider calls)", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.Fake.Release()
+	id2 := intOf(t, r2["id"])
+	// Once turn one is done, turn two follows promptly (well within the
+	// lease and poll intervals), not after the queue's error backoff.
+	if got := s.awaitResponse(t, intOf(t, r1["id"]), 10*time.Second); got["status"] != "succeeded" {
+		t.Fatalf("turn one = %v", got)
+	}
+	released := time.Now()
+	if got := s.awaitResponse(t, id2, 5*time.Second); got["status"] != "succeeded" {
+		t.Fatalf("turn two = %v", got)
+	}
+	t.Logf("turn two finished %v after turn one", time.Since(released))
+	want := []string{"system:You are Queue.", "user:turn one", "assistant:fake: turn one", "user:turn two"}
+	if got := roles(requestWith(t, s.Fake, "turn two")); !slices.Equal(got, want) {
+		t.Errorf("turn two sent %q, want %q", got, want)
+	}
+}
+
+func TestMultitaskStrategies(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{})
+	id := s.chatAgent(t, "Busy")
+	s.Fake.Block()
+	r1 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "long task"}, nil))
+	<-s.Fake.Arrived()
+
+	status, m := s.execute(t, id, map[string]any{"messages": "refused", "root_id": r1["id"], "multitask_strategy": "reject"}, nil)
+	if status != http.StatusConflict || m["error"] == nil {
+		t.Errorf("reject on a busy thread: HTTP %d %v, want 409", status, m)
+	}
+	if status, _ := s.execute(t, id, map[string]any{"messages": "x", "root_id": r1["id"], "multitask_strategy": "sideways"}, nil); status != http.StatusUnprocessableEntity {
+		t.Errorf("unknown multitask_strategy: HTTP %d, want 422", status)
+	}
+
+	r3 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id),
+		map[string]any{"messages": "interrupting", "root_id": r1["id"], "multitask_strategy": "interrupt"}, nil))
+	old := s.awaitResponse(t, intOf(t, r1["id"]), 30*time.Second)
+	if old["status"] != "failed" || old["error"] == nil {
+		t.Errorf("the interrupted turn = %v, want failed with an error", old)
+	}
+	s.Fake.Release()
+	got := s.awaitResponse(t, intOf(t, r3["id"]), 30*time.Second)
+	if got["status"] != "succeeded" || got["output"] != "fake: interrupting" {
+		t.Errorf("the interrupting turn = %v", got)
+	}
+	// The cancelled turn left no dangling question in the history.
+	want := []string{"system:You are Busy.", "user:interrupting"}
+	if req := requestWith(t, s.Fake, "interrupting"); !slices.Equal(roles(req), want) {
+		t.Errorf("after an interrupt the provider got %q, want %q", roles(req), want)
+	}
+}
+
+func TestCancelEndsTheRunAndTheThreadGoesOn(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{})
+	id := s.chatAgent(t, "Cancel")
+	r0 := s.run(t, id, map[string]any{"messages": "hello"})
+	s.Fake.Block()
+	r1 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "never mind", "root_id": r0["id"]}, nil))
+	req := <-s.Fake.Arrived()
+	req = <-s.Fake.Arrived() // the first was "hello", answered before Block
+	_ = req
+	s.must(t, http.StatusOK, "POST", path("/agent-responses/%v/cancel", r1["id"]), nil, nil)
+	got := s.awaitResponse(t, intOf(t, r1["id"]), 30*time.Second)
+	if got["status"] != "failed" || got["error"] == nil {
+		t.Errorf("cancelled execution = %v, want failed with an error", got)
+	}
+	s.Fake.Release()
+	s.run(t, id, map[string]any{"messages": "next turn", "root_id": r0["id"]})
+	want := []string{"system:You are Cancel.", "user:hello", "assistant:fake: hello", "user:next turn"}
+	if got := roles(requestWith(t, s.Fake, "next turn")); !slices.Equal(got, want) {
+		t.Errorf("after a cancel the provider got %q, want %q", got, want)
+	}
+	if status, _ := s.do(t, "POST", "/agent-responses/987654/cancel", nil, nil); status != http.StatusNotFound {
+		t.Errorf("cancel of an unknown execution: HTTP %d, want 404", status)
+	}
+}
+
+func TestStreamSendsRunningChunksThenCompleted(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Handler: func(*llmtest.ChatRequest) llmtest.Reply {
+		return llmtest.Reply{Content: "Hello there friend", Chunks: []string{"Hello", " there", " friend"}, PromptTokens: 3, CompletionTokens: 3}
+	}})
+	id := s.chatAgent(t, "Streamer")
+	res := s.doRaw(t, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "stream please", "stream": true}, nil)
+	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: HTTP %d %q %s", res.Status, res.Header.Get("Content-Type"), res.Body)
+	}
+	var events []map[string]any
+	for line := range strings.SplitSeq(string(res.Body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("event %q: %v", data, err)
+		}
+		events = append(events, ev)
+	}
+	if len(events) < 2 {
+		t.Fatalf("events = %v", events)
+	}
+	var text strings.Builder
+	for _, ev := range events[:len(events)-1] {
+		if ev["status"] != "running" {
+			t.Errorf("intermediate event %v, want status running", ev)
+		}
+		text.WriteString(ev["output"].(string))
+	}
+	if text.String() != "Hello there friend" {
+		t.Errorf("streamed text = %q", text.String())
+	}
+	last := events[len(events)-1]
+	if last["status"] != "completed" || last["output"] != "" || last["credits"] == nil {
+		t.Errorf("last event = %v, want completed with credits and empty output", last)
+	}
+	exID := intOf(t, last["id"])
+	if intOf(t, last["root_id"]) != exID || intOf(t, last["template_id"]) != id {
+		t.Errorf("last event ids = %v", last)
+	}
+	if got := s.awaitResponse(t, exID, 10*time.Second); got["status"] != "succeeded" || got["output"] != "Hello there friend" {
+		t.Errorf("polled after the stream = %v", got)
+	}
+	text2 := textAgent(t, s.api)
+	if status, _ := s.execute(t, text2, map[string]any{"topic": "x", "stream": true}, nil); status != http.StatusUnprocessableEntity {
+		t.Errorf("stream on a text agent: HTTP %d, want 422", status)
 	}
 }

@@ -212,6 +212,9 @@ func testEnv(t *testing.T, o *opts) map[string]string {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
+	// Inserted jobs wake the queue at once, so the poll interval only bounds
+	// how soon a snoozed job runs again; polling is most of an idle server's
+	// CPU under -race, so it is kept long.
 	env := map[string]string{
 		"TESSERA_DATA_DIR":            o.DataDir,
 		"TESSERA_ADMIN_TOKEN":         "admin-" + randomHex(16),
@@ -221,7 +224,7 @@ func testEnv(t *testing.T, o *opts) map[string]string {
 		"TESSERA_LEASE":               "2s",
 		"TESSERA_EXECUTION_TIMEOUT":   "30s",
 		"TESSERA_MAX_WAIT":            "30s",
-		"TESSERA_QUEUE_POLL_INTERVAL": "200ms",
+		"TESSERA_QUEUE_POLL_INTERVAL": "2s",
 		"TESSERA_SHUTDOWN_GRACE":      "3s",
 		"TESSERA_WORKERS":             "4",
 		"TESSERA_LOG_LEVEL":           "info",
@@ -426,6 +429,15 @@ func (r *reply) JSON(t testing.TB) map[string]any {
 // io.Reader (a reader is sent chunked), else as JSON; nil sends none.
 func (c *api) doRaw(t testing.TB, method, path string, body any, h hdr) *reply {
 	t.Helper()
+	r, err := c.send(method, path, body, h)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// send is doRaw without a test: it may be called from any goroutine.
+func (c *api) send(method, path string, body any, h hdr) (*reply, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -438,13 +450,13 @@ func (c *api) doRaw(t testing.TB, method, path string, body any, h hdr) *reply {
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("marshal body: %v", err)
+			return nil, fmt.Errorf("marshal body: %w", err)
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, c.URL+path, rd)
 	if err != nil {
-		t.Fatalf("new request: %v", err)
+		return nil, err
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -462,14 +474,14 @@ func (c *api) doRaw(t testing.TB, method, path string, body any, h hdr) *reply {
 	}
 	res, err := c.client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return nil, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, path, err)
+		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	return &reply{Status: res.StatusCode, Header: res.Header, Body: data}
+	return &reply{Status: res.StatusCode, Header: res.Header, Body: data}, nil
 }
 
 // do sends a request and returns the status and the body decoded as a JSON

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -57,12 +56,18 @@ func newLogger(cfg LogConfig, w io.Writer) (*slog.Logger, error) {
 	return nil, usageError{fmt.Errorf("log format %q: use text or json", cfg.Format)}
 }
 
+// worker is the job queue as the node drives it, whatever its database.
+type worker interface {
+	Start(ctx context.Context, r queue.Runner) error
+	Stop(ctx context.Context) error
+}
+
 // node is one running server: its store, queue, engine and HTTP server.
 type node struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *sqlite.Store
-	queue  *queue.Queue[*sql.Tx]
+	store  tessera.Store
+	queue  worker
 	engine *engine.Engine
 	reg    *llm.Registry
 }
@@ -132,26 +137,10 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 // openNode opens the database (migrating it) and builds the queue, the
 // providers and the engine.
 func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
-	if cfg.DatabaseURL == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-	}
-	store, err := sqlite.OpenMigrated(ctx, sqlite.Config{Path: cfg.sqlitePath(), Logger: log})
+	store, q, err := openSQLite(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	driver := riversqlite.New(store.DB())
-	if err := queue.Migrate(ctx, driver); err != nil {
-		store.Close()
-		return nil, err
-	}
-	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	store.SetEnqueue(q.InsertTx)
 	reg, err := newRegistry(cfg)
 	if err != nil {
 		store.Close()
@@ -167,6 +156,32 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		return nil, err
 	}
 	return &node{cfg: cfg, log: log, store: store, queue: q, engine: eng, reg: reg}, nil
+}
+
+// openSQLite opens the embedded database and its queue, wired so that an
+// execution and its job are written in one transaction.
+func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Store, worker, error) {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	store, err := sqlite.OpenMigrated(ctx, sqlite.Config{Path: cfg.sqlitePath(), Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	driver := riversqlite.New(store.DB())
+	if err := queue.Migrate(ctx, driver); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	store.SetEnqueue(q.InsertTx)
+	return store, q, nil
 }
 
 // newRegistry configures the providers from the environment and config:

@@ -35,6 +35,8 @@ func WriteError(log *slog.Logger) httpx.ErrorWriter {
 			status = http.StatusForbidden
 		case tessera.ENOTFOUND:
 			status = http.StatusNotFound
+		case tessera.EMETHOD:
+			status = http.StatusMethodNotAllowed
 		case tessera.ECONFLICT:
 			status = http.StatusConflict
 		case tessera.ETOOLARGE:

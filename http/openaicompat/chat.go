@@ -15,8 +15,7 @@ import (
 
 // agentCompletions serves POST …/agents/{id}/openai/chat/completions. The
 // body's model overrides the agent's model (Tess's semantics; the engine
-// resolves aliases), unless it names this very agent: clients that pick a
-// model from /models send that, and mean "this agent as it is".
+// resolves aliases).
 func (h *Handler) agentCompletions(w http.ResponseWriter, r *http.Request) {
 	agent, err := h.pathAgent(r)
 	if err != nil {
@@ -24,14 +23,36 @@ func (h *Handler) agentCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, body, err := h.decode(r)
+	if err == nil {
+		err = h.settleModel(r, agent, req)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	h.complete(w, r, agent, req, body)
+}
+
+// settleModel settles the model of a per-agent request. The models this
+// base URL lists are agents, so a client may send one as its model: this
+// agent means the agent as it is (no override), another agent is refused
+// rather than taken for an LLM's name.
+func (h *Handler) settleModel(r *http.Request, agent *tessera.Agent, req *chatRequest) error {
+	if req.model == "" {
+		return nil
+	}
 	if namesAgent(agent, req.model) {
 		req.exec.Model = ""
+		return nil
 	}
-	h.complete(w, r, agent, req, body)
+	other, err := h.lookup(r, req.model)
+	switch tessera.ErrorCode(err) {
+	case tessera.ENOTFOUND:
+		return nil
+	case "":
+		return invalid("model", fmt.Sprintf("The model %q names another agent; call it with POST /v1/chat/completions, or at its own base URL /agents/%d/openai.", req.model, other.ID))
+	}
+	return err
 }
 
 // modelCompletions serves POST /v1/chat/completions, where the model names

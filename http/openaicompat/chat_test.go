@@ -174,6 +174,8 @@ func TestRefusals(t *testing.T) {
 			"", "chat agents only"},
 		{"text agent as a model", e.client("/v1"), openai.ChatCompletionNewParams{Model: "writer", Messages: userMessages("hi")},
 			"", "chat agents only"},
+		{"another agent as the model", e.agentClient(e.Chat), openai.ChatCompletionNewParams{Model: "topical", Messages: userMessages("hi")},
+			"model", "names another agent"},
 		{"two user messages", e.agentClient(e.Chat), openai.ChatCompletionNewParams{Model: "tess-5", Messages: userMessages("a", "b")},
 			"messages", "Chat messages must be a pair of user/assistant"},
 		{"n above 1", e.agentClient(e.Chat), openai.ChatCompletionNewParams{Model: "tess-5", Messages: userMessages("a"), N: openai.Int(2)},

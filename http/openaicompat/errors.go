@@ -75,7 +75,10 @@ func fromKind(err error) *apiError {
 	case tessera.ENOTFOUND:
 		e.status, e.Code = http.StatusNotFound, ptr("not_found")
 	case tessera.ECONFLICT:
-		e.status, e.Code = http.StatusConflict, ptr("conflict")
+		// OpenAI SDKs retry a 409 (OpenAI's lock timeouts); Tessera's
+		// conflicts (an Idempotency-Key reused, a busy thread) would only
+		// repeat.
+		e.status, e.Code, e.noRetry = http.StatusConflict, ptr("conflict"), true
 	case tessera.ETOOLARGE:
 		e.status, e.Code = http.StatusRequestEntityTooLarge, ptr("request_too_large")
 	case tessera.ERATELIMITED:

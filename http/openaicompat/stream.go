@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/engine"
@@ -22,7 +24,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ex *tessera.Exe
 	if err != nil {
 		return
 	}
-	c := &chunks{sse: sse, id: ex.ID, includeUsage: includeUsage, base: completion{
+	c := &chunks{sse: sse, id: ex.ID, includeUsage: includeUsage, log: h.log, base: completion{
 		ID: completionID(ex.ID), Object: "chat.completion.chunk", Created: ex.CreatedAt.Unix(), Model: modelName,
 	}}
 	if c.start() != nil {
@@ -31,9 +33,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request, ex *tessera.Exe
 	if ex.Status.Terminal() {
 		// An Idempotency-Key replay of a finished execution: its row holds
 		// the whole answer, while its event log may have been pruned.
-		if ex.Output == "" || c.text(ex.Output) == nil {
-			_ = c.end(ex.Status, ex.Error, ex.Usage)
-		}
+		_ = c.end(ex.Status, ex.Output, ex.Error, ex.Usage)
 		return
 	}
 	err = h.cfg.Engine.Follow(r.Context(), ex.WorkspaceID, ex.ID, 0, engine.FollowOptions{
@@ -51,6 +51,9 @@ type chunks struct {
 	id           int64
 	base         completion
 	includeUsage bool
+	log          *slog.Logger
+	// sent is the content streamed so far.
+	sent strings.Builder
 }
 
 // event turns one event of the log into chunks; other events are not
@@ -66,7 +69,7 @@ func (c *chunks) event(e *tessera.Event) error {
 	case tessera.EventDone:
 		var d tessera.DoneData
 		_ = json.Unmarshal(e.Data, &d) // written by the store from a DoneData
-		return c.end(d.Status, d.Error, d.Usage)
+		return c.end(d.Status, d.Output, d.Error, d.Usage)
 	}
 	return nil
 }
@@ -76,11 +79,20 @@ func (c *chunks) start() error {
 	return c.send(c.chunk(&delta{Role: tessera.RoleAssistant, Content: &empty}, nil))
 }
 
-func (c *chunks) text(s string) error { return c.send(c.chunk(&delta{Content: &s}, nil)) }
+func (c *chunks) text(s string) error {
+	c.sent.WriteString(s)
+	return c.send(c.chunk(&delta{Content: &s}, nil))
+}
 
 // end finishes the stream: "stop" and the usage for a completed execution,
 // OpenAI's streaming error form {"error": {…}} otherwise (SDKs raise it).
-func (c *chunks) end(status tessera.Status, errMsg string, u tessera.Usage) error {
+// First it sends whatever of the output the deltas did not carry: the row
+// of a replay has no deltas at all, and a delta the engine failed to append
+// is only in the output.
+func (c *chunks) end(status tessera.Status, output, errMsg string, u tessera.Usage) error {
+	if err := c.catchUp(output); err != nil {
+		return err
+	}
 	if e := outcomeError(c.id, status, errMsg); e != nil {
 		if err := c.send(map[string]*apiError{"error": e}); err != nil {
 			return err
@@ -99,6 +111,25 @@ func (c *chunks) end(status tessera.Status, errMsg string, u tessera.Usage) erro
 		}
 	}
 	return c.sse.Data([]byte("[DONE]"))
+}
+
+// catchUp sends the part of output not streamed yet.
+func (c *chunks) catchUp(output string) error {
+	sent := c.sent.String()
+	rest, ok := strings.CutPrefix(output, sent)
+	if !ok {
+		// A retried attempt streamed its text again after the first one's:
+		// what the client has cannot be taken back.
+		c.log.Warn("openai stream: the streamed text is not a prefix of the output", "execution_id", c.id)
+		return nil
+	}
+	if rest == "" {
+		return nil
+	}
+	if sent != "" {
+		c.log.Warn("openai stream: output missing from the deltas, sent at the end", "execution_id", c.id, "bytes", len(rest))
+	}
+	return c.text(rest)
 }
 
 func (c *chunks) chunk(d *delta, finish *string) completion {

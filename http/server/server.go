@@ -53,8 +53,8 @@ func New(cfg Config) http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, tessera.Errorf(tessera.ENOTFOUND, "Not found: %s %s", r.Method, r.URL.Path))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeMethodNotAllowed(writeErr, w, r)
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		writeMethodNotAllowed(r, writeErr, w, req)
 	})
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -104,18 +104,15 @@ func errorWriter(log *slog.Logger) httpx.ErrorWriter {
 	}
 }
 
-// writeMethodNotAllowed answers 405 in the surface's shape; chi has already
-// set the Allow header.
-func writeMethodNotAllowed(writeErr httpx.ErrorWriter, w http.ResponseWriter, r *http.Request) {
-	rec := &statusOverride{ResponseWriter: w, status: http.StatusMethodNotAllowed}
-	writeErr(rec, r, tessera.Errorf(tessera.EINVALID, "The %s method is not supported for %s.", r.Method, r.URL.Path))
+// writeMethodNotAllowed answers 405 in the surface's shape, with the Allow
+// header listing the methods the path does support.
+func writeMethodNotAllowed(router chi.Router, writeErr httpx.ErrorWriter, w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			allowed = append(allowed, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeErr(w, r, tessera.Errorf(tessera.EMETHOD, "The %s method is not supported for %s; use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 }
-
-// statusOverride forces a status on a writer, so that an error writer's
-// mapping can be reused for statuses outside the kinds.
-type statusOverride struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusOverride) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.status) }

@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tessera-run/tessera"
+)
+
+// DefaultRequeueLimit is the batch size of ExecutionRequeueExpired when
+// params.Limit is zero.
+const DefaultRequeueLimit = 100
+
+type expiredLease struct {
+	id              int64
+	attempt         int
+	cancelRequested bool
+}
+
+// ExecutionRequeueExpired recovers, in one transaction, up to params.Limit
+// running executions whose lease expired before params.Now, oldest lease
+// first: one whose cancel was requested is cancelled (cancelledError); one
+// attempted MaxAttempts times fails; any other goes back to queued with a
+// new job (Config.Enqueue), keeping its attempt. Each change appends its
+// event (status queued, or done). The cancelled and failed are returned
+// together as failed. When the hook fails nothing is written.
+//
+// The batch is locked with SKIP LOCKED: a row another node's sweeper (or a
+// worker's write) holds is left to it, and one that it recovered meanwhile
+// no longer matches once re-read, so no execution is recovered twice.
+func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.ExecutionRequeueParams) (requeued, failed []int64, err error) {
+	if params.Now.IsZero() {
+		return nil, nil, wrap("execution requeue", errNoNow)
+	}
+	if params.MaxAttempts < 1 {
+		return nil, nil, wrap("execution requeue", errors.New("params.MaxAttempts is below 1"))
+	}
+	limit := params.Limit
+	if limit <= 0 {
+		limit = DefaultRequeueLimit
+	}
+	now := ts(params.Now)
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		requeued, failed = nil, nil
+		expired, err := expiredLeases(ctx, tx, now, limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range expired {
+			switch {
+			case e.cancelRequested:
+				_, err = cancelNow(ctx, tx, e.id, tessera.StatusRunning, now)
+				failed = append(failed, e.id)
+			case e.attempt >= params.MaxAttempts:
+				_, err = endNow(ctx, tx, e.id, tessera.StatusRunning, tessera.StatusFailed, interrupted(e.attempt), now)
+				failed = append(failed, e.id)
+			default:
+				err = s.requeue(ctx, tx, e, now)
+				requeued = append(requeued, e.id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, wrap("execution requeue", err)
+	}
+	return requeued, failed, nil
+}
+
+func expiredLeases(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]expiredLease, error) {
+	rows, err := tx.Query(ctx, `SELECT id, attempt, cancel_requested FROM executions
+		WHERE status = 'running' AND lease_expires_at < $1
+		ORDER BY lease_expires_at, id LIMIT $2
+		FOR NO KEY UPDATE SKIP LOCKED`, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row pgx.Row) (expiredLease, error) {
+		var e expiredLease
+		return e, row.Scan(&e.id, &e.attempt, &e.cancelRequested)
+	})
+}
+
+func (s *Store) requeue(ctx context.Context, tx pgx.Tx, e expiredLease, now time.Time) error {
+	jobID, err := s.enqueueJob(ctx, tx, e.id)
+	if err != nil {
+		return err
+	}
+	queued := statusEvent(tessera.StatusQueued, e.attempt)
+	var last int64
+	err = tx.QueryRow(ctx, `UPDATE executions
+		SET status = 'queued', lease_expires_at = NULL, job_id = $1, updated_at = $2,
+			last_event_seq = last_event_seq + $3
+		WHERE id = $4 AND status = 'running' RETURNING last_event_seq`, jobID, now, len(queued), e.id).Scan(&last)
+	if err != nil {
+		return err
+	}
+	_, err = insertEvents(ctx, tx, e.id, last, queued, now)
+	return err
+}
+
+func interrupted(attempts int) string {
+	return fmt.Sprintf("execution was interrupted %d times (the server stopped or crashed while it ran); giving up", attempts)
+}
