@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ type FollowOptions struct {
 // Follow calls fn with every event of the execution after sequence number
 // after, in order and exactly once, first from the log and then live, until
 // the EventDone event has been handed over (Follow then returns nil), fn
-// returns an error, or ctx ends. ENOTFOUND when the execution is missing or
+// returns an error, ctx ends, or the server drains (ErrDraining). ENOTFOUND when the execution is missing or
 // in another workspace.
 func (e *Engine) Follow(ctx context.Context, workspaceID, id, after int64, opts FollowOptions, fn func(*tessera.Event) error) error {
 	sub, unsubscribe := e.events.subscribe(id)
@@ -133,7 +134,14 @@ func (e *Engine) Follow(ctx context.Context, workspaceID, id, after int64, opts 
 				beatTimer.Reset(opts.Heartbeat)
 			case <-ctx.Done():
 				return ctx.Err()
+			case <-e.draining:
+				// The server is stopping: end the stream so the client
+				// resumes (with its last event id) on a live node.
+				return ErrDraining
 			}
 		}
 	}
 }
+
+// ErrDraining ends Follow when the server shuts down.
+var ErrDraining = errors.New("engine: the server is shutting down")

@@ -17,7 +17,9 @@ import (
 
 type runnerFunc func(ctx context.Context, executionID int64) error
 
-func (f runnerFunc) RunExecution(ctx context.Context, executionID int64) error { return f(ctx, executionID) }
+func (f runnerFunc) RunExecution(ctx context.Context, executionID int64) error {
+	return f(ctx, executionID)
+}
 
 // Production wiring: River's pgx driver on the store's pool, its tables in
 // the store's schema, and queue.InsertTx as the enqueue hook. An execution

@@ -872,3 +872,41 @@ func TestStreamSendsRunningChunksThenCompleted(t *testing.T) {
 		t.Errorf("stream on a text agent: HTTP %d, want 422", status)
 	}
 }
+
+func TestWaitIsBoundedByMaxWait(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Env: map[string]string{"TESSERA_MAX_WAIT": "1s"}})
+	id := s.chatAgent(t, "Slow")
+	s.Fake.Block()
+	start := time.Now()
+	r := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute?waitExecution=true", id), map[string]any{"messages": "take your time"}, nil))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a wait bounded by 1s took %v", d)
+	}
+	if r["status"] != "running" && r["status"] != "starting" {
+		t.Errorf("after the wait bound: %v, want the current non-terminal state to poll", r)
+	}
+	s.Fake.Release()
+	if got := s.awaitResponse(t, intOf(t, r["id"]), 30*time.Second); got["status"] != "succeeded" {
+		t.Errorf("polled = %v", got)
+	}
+}
+
+func TestHungProviderTimesOutAndTheThreadGoesOn(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Env: map[string]string{"TESSERA_EXECUTION_TIMEOUT": "1s"}})
+	id := s.chatAgent(t, "Hung")
+	r0 := s.run(t, id, map[string]any{"messages": "quick"})
+	s.Fake.Block()
+	r1 := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id), map[string]any{"messages": "hang", "root_id": r0["id"]}, nil))
+	got := s.awaitResponse(t, intOf(t, r1["id"]), 30*time.Second)
+	if got["status"] != "failed" || got["error"] == nil {
+		t.Fatalf("a run past the execution timeout = %v, want failed with an error", got)
+	}
+	s.Fake.Release()
+	s.run(t, id, map[string]any{"messages": "after", "root_id": r0["id"]})
+	want := []string{"system:You are Hung.", "user:quick", "assistant:fake: quick", "user:after"}
+	if got := roles(requestWith(t, s.Fake, "after")); !slices.Equal(got, want) {
+		t.Errorf("after a timeout the provider got %q, want %q", got, want)
+	}
+}
