@@ -62,14 +62,19 @@ func (s *Store) ExecutionClaim(ctx context.Context, params *tessera.ExecutionCla
 	var exec *tessera.Execution
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		exec, err = scanExecution(tx.QueryRow(ctx, `UPDATE executions
-			SET status = 'running', attempt = attempt + 1, lease_expires_at = $1,
-				started_at = COALESCE(started_at, $2), updated_at = $2, last_event_seq = last_event_seq + 1
-			WHERE id = $3 AND (status = 'queued' OR (status = 'running' AND lease_expires_at < $2))
-				AND NOT `+busyThread+`
-			RETURNING `+execColumns, ts(params.LeaseUntil), now, params.ID))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notClaimable(ctx, tx, params.ID, now)
+		for range claimAttempts {
+			exec, err = scanExecution(tx.QueryRow(ctx, `UPDATE executions
+				SET status = 'running', attempt = attempt + 1, lease_expires_at = $1,
+					started_at = COALESCE(started_at, $2), updated_at = $2, last_event_seq = last_event_seq + 1
+				WHERE id = $3 AND (status = 'queued' OR (status = 'running' AND lease_expires_at < $2))
+					AND NOT `+busyThread+`
+				RETURNING `+execColumns, ts(params.LeaseUntil), now, params.ID))
+			if errors.Is(err, pgx.ErrNoRows) {
+				if err = notClaimable(ctx, tx, params.ID, now); errors.Is(err, errClaimable) {
+					continue // what stopped the claim changed meanwhile: claim again
+				}
+			}
+			break
 		}
 		if err != nil {
 			return err
@@ -83,6 +88,16 @@ func (s *Store) ExecutionClaim(ctx context.Context, params *tessera.ExecutionCla
 	}
 	return exec, nil
 }
+
+// claimAttempts bounds the claims of ExecutionClaim that find, once
+// refused, no reason for it (see errClaimable).
+const claimAttempts = 3
+
+// errClaimable is notClaimable finding nothing that stops the claim. Each
+// statement of a READ COMMITTED transaction has its own snapshot: between
+// the claim's and the explanation's, the earlier turn that held the thread
+// may have ended, or the sweeper requeued the execution.
+var errClaimable = errors.New("the execution became claimable while its claim was refused")
 
 // notClaimable explains, in the claim's transaction, why it matched no row.
 func notClaimable(ctx context.Context, q querier, id int64, now time.Time) error {
@@ -104,7 +119,7 @@ func notClaimable(ctx context.Context, q querier, id int64, now time.Time) error
 	case busy:
 		return tessera.Errorf(tessera.EUNAVAILABLE, "an earlier turn of thread %d is still running", root)
 	}
-	return fmt.Errorf("execution %d (%s) could not be claimed", id, status)
+	return fmt.Errorf("execution %d (%s): %w", id, status, errClaimable)
 }
 
 // fenced explains why a write fenced by attempt matched no row: ENOTFOUND

@@ -3,6 +3,7 @@ package echo_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestGenerate(t *testing.T) {
 		// 2 + 1 + 2 + 3 input words; "Echo:", "hello", "big", "world".
 		Usage: llm.Usage{InputTokens: 8, OutputTokens: 4},
 	}
-	if *resp != want {
+	if !reflect.DeepEqual(*resp, want) {
 		t.Errorf("response = %+v, want %+v", *resp, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func TestGenerate(t *testing.T) {
 	}
 	want := llm.Response{Content: "hello there", FinishReason: "stop", Model: "m-2024",
 		Usage: llm.Usage{InputTokens: 12, OutputTokens: 2, CachedInputTokens: 8}}
-	if *resp != want {
+	if !reflect.DeepEqual(*resp, want) {
 		t.Errorf("response = %+v, want %+v", *resp, want)
 	}
 }
@@ -71,7 +72,7 @@ func TestStream(t *testing.T) {
 	}
 	want := llm.Response{Content: "Hello, world", FinishReason: "length", Model: "m",
 		Usage: llm.Usage{InputTokens: 5, OutputTokens: 4, CachedInputTokens: 2}}
-	if *resp != want {
+	if !reflect.DeepEqual(*resp, want) {
 		t.Errorf("response = %+v, want %+v", *resp, want)
 	}
 }
