@@ -777,3 +777,34 @@ func TestTextPostgresCannotStore(t *testing.T) {
 		t.Fatalf("after a refused finish: status %s, LastEventSeq %d; want running, 3", got.Status, got.LastEventSeq)
 	}
 }
+
+// A turn claimed while the earlier turn that holds its thread finishes is
+// either refused as busy (EUNAVAILABLE) or claimed, never an internal
+// error: the claim and its explanation see different snapshots.
+func TestClaimRacesTheEarlierTurn(t *testing.T) {
+	e := setup(t)
+	other := e.node(e.rec)
+	for range 100 {
+		root := e.create(e.store, e.newExec())
+		in := e.newExec()
+		in.RootID = root.ID
+		turn := e.create(e.store, in)
+		e.claim(root.ID, time.Hour)
+		finished := make(chan error, 1)
+		go func() {
+			_, err := other.ExecutionFinish(e.ctx, &tessera.ExecutionFinishParams{ID: root.ID, Attempt: 1,
+				Status: tessera.StatusCompleted, Now: e.now})
+			finished <- err
+		}()
+		for {
+			_, err := e.store.ExecutionClaim(e.ctx, &tessera.ExecutionClaimParams{ID: turn.ID, Now: e.now, LeaseUntil: e.now.Add(time.Hour)})
+			if err == nil {
+				break
+			}
+			if code := tessera.ErrorCode(err); code != tessera.EUNAVAILABLE {
+				t.Fatalf("claim of the next turn: %v, want EUNAVAILABLE or a claim", err)
+			}
+		}
+		ok(t, <-finished)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -241,5 +242,34 @@ func TestShutdownAnswersWaitingClientsAndHandsTheRunBack(t *testing.T) {
 	exID := intOf(t, list["data"].([]any)[0].(map[string]any)["id"])
 	if got := s2.awaitResponse(t, exID, 30*time.Second); got["status"] != "succeeded" || got["output"] != "fake: wait for me" {
 		t.Errorf("after the restart the handed-back run = %v", got)
+	}
+}
+
+func TestKilledServerKeepsTheOrderOfAThread(t *testing.T) {
+	t.Parallel()
+	fake := llmtest.NewTest(t, llmtest.Config{})
+	env := durableEnv(t, fake)
+	c1 := startChild(t, env)
+	agent := c1.chatAgent(t, "Ordered")
+	fake.Block()
+	m := c1.must(t, http.StatusOK, "POST", path("/agents/%d/execute", agent), map[string]any{"messages": "durable 0"}, nil)
+	root := intOf(t, first(t, m)["id"])
+	awaitArrivals(t, fake, 1)
+	m = c1.must(t, http.StatusOK, "POST", path("/agents/%d/execute", agent), map[string]any{"messages": "durable 1", "root_id": root}, nil)
+	second := intOf(t, first(t, m)["id"])
+	c1.signal(t, syscall.SIGKILL, 10*time.Second)
+	fake.Release()
+
+	c2 := startChild(t, env)
+	requireAllSucceed(t, c2.api, []int64{root, second})
+	var last *llmtest.ChatRequest
+	for _, r := range fake.Requests() {
+		if r.LastUserMessage() == "durable 1" {
+			last = r
+		}
+	}
+	want := []string{"system:You are Ordered.", "user:durable 0", "assistant:fake: durable 0", "user:durable 1"}
+	if last == nil || !slices.Equal(roles(last), want) {
+		t.Errorf("after the crash the second turn sent %v, want %q", last, want)
 	}
 }
