@@ -36,6 +36,7 @@ func newOutput(e *Engine, ex *tessera.Execution) *output {
 
 // write is the provider's StreamFunc.
 func (o *output) write(delta string) error {
+	delta = clean(delta)
 	if delta == "" {
 		return nil
 	}
@@ -127,4 +128,13 @@ func (o *output) stop() []tessera.EventInput {
 		return nil
 	}
 	return []tessera.EventInput{{Type: tessera.EventDelta, Data: tessera.DeltaData{Text: text}}}
+}
+
+// clean makes model text storable everywhere: PostgreSQL text holds neither
+// NUL bytes nor invalid UTF-8, and neither means anything to a reader.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -133,7 +133,7 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 	}
 	usage := tessera.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CachedInputTokens: resp.Usage.CachedInputTokens}
 	cost, credits := res.Price.Cost(resp.Usage)
-	return outcome{status: tessera.StatusCompleted, output: resp.Content, modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
+	return outcome{status: tessera.StatusCompleted, output: clean(resp.Content), modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
 }
 
 // interrupted classifies a failure: the run's own deadline is a timeout and

@@ -49,6 +49,11 @@
 // partial unique index, which waits for a concurrent insert of the same key
 // to commit or roll back.
 //
+// A claim refused by its UPDATE explains itself from a second statement,
+// hence a second snapshot; when that finds nothing in the way (the earlier
+// turn holding the thread ended in between), the claim runs again instead
+// of failing.
+//
 // A new turn of a thread locks the thread's root row before it takes its id,
 // so the turns of one thread commit in id order: without it, a turn could
 // commit, be claimed and run while an earlier-numbered turn of the same

@@ -234,8 +234,8 @@ func (c *Config) validate() error {
 	if c.Limits.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("limits.max_body_bytes must be at least 1024"))
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") {
-		errs = append(errs, fmt.Errorf("database_url %q: only the embedded SQLite database is supported by this build (leave it empty, or use sqlite:PATH)", redactURL(c.DatabaseURL)))
+	if c.DatabaseURL != "" && !c.isPostgres() && !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") {
+		errs = append(errs, fmt.Errorf("database_url %q: use postgres://… (or postgresql://…), sqlite:PATH, or leave it empty for the embedded database", redactURL(c.DatabaseURL)))
 	}
 	for i, a := range c.Agents {
 		if a.Slug == "" || tessera.Slugify(a.Slug) != a.Slug {
@@ -243,6 +243,11 @@ func (c *Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isPostgres reports whether the database URL names PostgreSQL.
+func (c *Config) isPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
 // sqlitePath is the database file: the URL's path when given, else the

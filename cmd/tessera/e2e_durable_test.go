@@ -78,7 +78,7 @@ func TestKilledServerLosesNoExecution(t *testing.T) {
 		statuses[it.(map[string]any)["status"].(string)]++
 	}
 	if statuses["running"] != 2 || statuses["starting"] != 3 {
-		t.Logf("at the kill: %v", statuses)
+		t.Errorf("at the kill %v, want 2 running and 3 queued (starting)", statuses)
 	}
 
 	err := c1.signal(t, syscall.SIGKILL, 10*time.Second)
@@ -106,8 +106,8 @@ func TestKilledServerTwiceStillFinishesEverything(t *testing.T) {
 	awaitArrivals(t, fake, 2)
 	c1.signal(t, syscall.SIGKILL, 10*time.Second)
 
-	// The second process dies too, after its sweeper has requeued the runs
-	// of the first and its workers are back inside the provider.
+	// The second process dies too, once its workers are back inside the
+	// provider: some executions are now on their second attempt.
 	c2 := startChild(t, env)
 	awaitArrivals(t, fake, 2)
 	c2.signal(t, syscall.SIGKILL, 10*time.Second)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
 	"strings"
@@ -118,5 +119,54 @@ func TestModelTableNamingAnUnknownProviderIsAUsageError(t *testing.T) {
 	err := Run(ctx, []string{"serve"}, getenvFrom(env), &out, &errOut)
 	if err == nil || exitCode(err) != 2 {
 		t.Errorf("serve = %v (exit %d), want a usage error", err, exitCode(err))
+	}
+}
+
+// doneEvent reads the event log of a finished execution and returns the
+// data of its done event.
+func doneEvent(t *testing.T, c *api, id int64) map[string]any {
+	t.Helper()
+	res := c.doRaw(t, "GET", path("/api/v1/ai/agents/executions/%d/events", id), nil, hdr{"Accept": "text/event-stream"})
+	if res.Status != http.StatusOK {
+		t.Fatalf("events: HTTP %d %s", res.Status, res.Body)
+	}
+	for line := range strings.SplitSeq(string(res.Body), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal([]byte(data), &ev) == nil && ev.Type == "done" {
+			return ev.Data
+		}
+	}
+	t.Fatalf("no done event in %s", res.Body)
+	return nil
+}
+
+func TestTokensAndCostAreRecordedFromTheProvidersUsage(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Config: pricedConfig, Handler: usageHandler})
+	id := s.chatAgent(t, "Tokens")
+	r := s.run(t, id, map[string]any{"model": "priced", "messages": "count me"})
+	done := doneEvent(t, s.api, intOf(t, r["id"]))
+	usage, _ := done["usage"].(map[string]any)
+	if usage["input_tokens"] != 1000.0 || usage["output_tokens"] != 500.0 {
+		t.Errorf("recorded usage = %v, want 1000 input and 500 output tokens", done["usage"])
+	}
+	cost, _ := done["cost"].(float64)
+	if want := (1000*2.0 + 500*8.0) / 1e6; !closeTo(cost, want) {
+		t.Errorf("recorded cost = %v, want %v", done["cost"], want)
+	}
+	if c, _ := done["credits"].(float64); !closeTo(c, cost*1.5) {
+		t.Errorf("recorded credits = %v, want cost × 1.5", done["credits"])
+	}
+	r2 := s.run(t, id, map[string]any{"model": "mystery-model", "messages": "count me too"})
+	done = doneEvent(t, s.api, intOf(t, r2["id"]))
+	if usage, _ := done["usage"].(map[string]any); usage["input_tokens"] != 1000.0 || done["cost"] != 0.0 || done["credits"] != 0.0 {
+		t.Errorf("unpriced model: done = %v, want the tokens recorded at no cost", done)
 	}
 }

@@ -299,6 +299,10 @@ func startChild(t *testing.T, env map[string]string) *child {
 			_ = c.cmd.Process.Kill()
 			<-c.exited
 		}
+		// The race detector reports a child's races on its stderr only.
+		if out := c.Stderr.String(); strings.Contains(out, "WARNING: DATA RACE") || strings.Contains(out, "panic:") {
+			t.Errorf("the child server raced or panicked:\n%s", out)
+		}
 	})
 	select {
 	case u := <-c.Stderr.url:

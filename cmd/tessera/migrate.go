@@ -28,7 +28,11 @@ func migrateCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra
 			return err
 		}
 		defer n.store.Close()
-		_, err = fmt.Fprintf(stdout, "database %s is up to date\n", cfg.sqlitePath())
+		where := cfg.sqlitePath()
+		if cfg.isPostgres() {
+			where = redactURL(cfg.DatabaseURL)
+		}
+		_, err = fmt.Fprintf(stdout, "database %s is up to date\n", where)
 		return err
 	}
 	return cmd

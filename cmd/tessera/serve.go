@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/tessera-run/tessera/llm"
 	"github.com/tessera-run/tessera/llm/echo"
 	"github.com/tessera-run/tessera/llm/openai"
+	"github.com/tessera-run/tessera/postgres"
 	"github.com/tessera-run/tessera/queue"
 	"github.com/tessera-run/tessera/sqlite"
 )
@@ -137,7 +139,14 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 // openNode opens the database (migrating it) and builds the queue, the
 // providers and the engine.
 func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
-	store, q, err := openSQLite(ctx, cfg, log)
+	var store tessera.Store
+	var q worker
+	var err error
+	if cfg.isPostgres() {
+		store, q, err = openPostgres(ctx, cfg, log)
+	} else {
+		store, q, err = openSQLite(ctx, cfg, log)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +180,27 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Stor
 		return nil, nil, err
 	}
 	driver := riversqlite.New(store.DB())
+	if err := queue.Migrate(ctx, driver); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	store.SetEnqueue(q.InsertTx)
+	return store, q, nil
+}
+
+// openPostgres opens a PostgreSQL database shared by any number of nodes,
+// with River on the same pool (LISTEN/NOTIFY wakes workers at once).
+func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.Store, worker, error) {
+	store, err := postgres.OpenMigrated(ctx, postgres.Config{URL: cfg.DatabaseURL, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	driver := riverpgxv5.New(store.Pool())
 	if err := queue.Migrate(ctx, driver); err != nil {
 		store.Close()
 		return nil, nil, err
