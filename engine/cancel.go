@@ -17,6 +17,7 @@ func (e *Engine) Cancel(ctx context.Context, workspaceID, id int64) (*tessera.Ex
 	if err != nil {
 		return nil, err
 	}
+	e.notify(id) // the node running it, if another, cancels it now
 	if ex.Status == tessera.StatusRunning {
 		e.runningMu.Lock()
 		cancel := e.running[id]

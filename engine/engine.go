@@ -48,6 +48,9 @@ type Config struct {
 	// EventRetention is how long the event log of a finished execution is
 	// kept; 0 keeps it forever.
 	EventRetention time.Duration
+	// Notifier, when set, carries changes between nodes sharing the
+	// database.
+	Notifier Notifier
 }
 
 // WithDefaults returns cfg with defaults filled in.
@@ -111,6 +114,8 @@ type Engine struct {
 
 	draining  chan struct{}
 	drainOnce sync.Once
+	// node names this process in cross-node notifications.
+	node string
 }
 
 // New returns an Engine.
@@ -120,7 +125,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub(), draining: make(chan struct{}),
-		events: newBus(), running: map[int64]context.CancelCauseFunc{}}, nil
+		events: newBus(), running: map[int64]context.CancelCauseFunc{}, node: newNodeID()}, nil
 }
 
 // Start starts the sweeper that recovers executions whose lease expired.
@@ -132,7 +137,20 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.stopSweep, e.sweepDone = cancel, make(chan struct{})
-	go e.sweepLoop(ctx)
+	listening := make(chan struct{})
+	if n := e.cfg.Notifier; n != nil {
+		go func() {
+			defer close(listening)
+			n.Listen(ctx, func(payload string) { e.onNotify(ctx, payload) })
+		}()
+	} else {
+		close(listening)
+	}
+	go func() {
+		e.sweepLoop(ctx)
+		<-listening
+		close(e.sweepDone)
+	}()
 	return nil
 }
 
@@ -153,7 +171,6 @@ func (e *Engine) Stop(ctx context.Context) {
 }
 
 func (e *Engine) sweepLoop(ctx context.Context) {
-	defer close(e.sweepDone)
 	t := time.NewTicker(max(e.cfg.Lease/3, 50*time.Millisecond))
 	defer t.Stop()
 	var lastPrune time.Time
@@ -205,10 +222,11 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		}
 		for _, id := range requeued {
 			e.log.Warn("execution lease expired; requeued", "execution_id", id)
+			e.changed(id)
 		}
 		for _, id := range failed {
 			e.log.Warn("execution lease expired; ended", "execution_id", id)
-			e.wake(id)
+			e.changed(id)
 		}
 		if len(requeued)+len(failed) < 100 {
 			return nil
@@ -251,6 +269,12 @@ func (e *Engine) Wait(ctx context.Context, workspaceID, id int64, d time.Duratio
 func (e *Engine) wake(id int64) {
 	e.done.signal(id)
 	e.events.publish(id, nil)
+}
+
+// changed wakes this node's waiters and followers and tells the others.
+func (e *Engine) changed(id int64) {
+	e.wake(id)
+	e.notify(id)
 }
 
 // Drain makes every current and future Wait return at once with the

@@ -98,6 +98,7 @@ func (o *output) flush() {
 	switch {
 	case err == nil:
 		o.e.events.publish(o.ex.ID, evs)
+		o.e.notify(o.ex.ID)
 	case tessera.ErrorCode(err) == tessera.ECONFLICT:
 		o.lost = true
 	default:

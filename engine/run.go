@@ -46,6 +46,7 @@ func (e *Engine) RunExecution(ctx context.Context, id int64) error {
 		return fmt.Errorf("engine: claim execution %d: %w", id, err)
 	}
 	e.events.publish(id, nil)
+	e.notify(id)
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -271,6 +272,7 @@ func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	case "":
 		e.done.signal(ex.ID)
 		e.publishTail(ctx, fin, len(pending)+1)
+		e.notify(ex.ID)
 		return nil
 	case tessera.ECONFLICT:
 		e.log.Warn("execution finished by another attempt; result dropped", "execution_id", ex.ID, "attempt", ex.Attempt)

@@ -141,9 +141,18 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
 	var store tessera.Store
 	var q worker
+	var notifier engine.Notifier
 	var err error
 	if cfg.isPostgres() {
-		store, q, err = openPostgres(ctx, cfg, log)
+		var pg *postgres.Store
+		pg, q, err = openPostgres(ctx, cfg, log)
+		if err == nil {
+			store = pg
+			notifier, err = postgres.NewNotifier(ctx, pg)
+			if err != nil {
+				pg.Close()
+			}
+		}
 	} else {
 		store, q, err = openSQLite(ctx, cfg, log)
 	}
@@ -158,7 +167,7 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 	eng, err := engine.New(engine.Config{
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
-		EventRetention: cfg.Events.Retention,
+		EventRetention: cfg.Events.Retention, Notifier: notifier,
 	})
 	if err != nil {
 		store.Close()
