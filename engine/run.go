@@ -27,6 +27,9 @@ func (e *ErrRetryLater) Error() string {
 	return "engine: execution cannot run yet; retry after " + e.After.String()
 }
 
+// RetryAfter makes the queue snooze the job instead of counting a failure.
+func (e *ErrRetryLater) RetryAfter() time.Duration { return e.After }
+
 // RunExecution runs one execution to a terminal state. It is what queue
 // workers call. It returns nil when there is nothing (more) to do for this
 // job: the execution ran, was already terminal, is held by a live worker, or

@@ -50,6 +50,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger receives River's warnings and errors.
 	Logger *slog.Logger
+	// Lease is the engine's lease; River rescues jobs stuck in its own
+	// running state after twice that (at least a minute).
+	Lease time.Duration
 }
 
 // WithDefaults returns cfg with defaults filled in.
@@ -58,7 +61,7 @@ func (cfg Config) WithDefaults() Config {
 		cfg.Workers = 16
 	}
 	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 50 * time.Millisecond
+		cfg.PollInterval = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -87,8 +90,14 @@ func New[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*Queue[TTx], erro
 		FetchPollInterval: cfg.PollInterval,
 		// The engine bounds each execution and recovers lost ones with its
 		// own lease; River's timeout would cut runs the engine allows.
-		JobTimeout:  -1,
-		MaxAttempts: 10,
+		JobTimeout: -1,
+		// Errors only come from an unreachable database; give it weeks
+		// (River's backoff over 25 attempts) rather than drop the job.
+		MaxAttempts: 25,
+		// A job River saw start on a node that then died is handed out
+		// again after this; the engine's lease makes a second delivery of
+		// a live run harmless (its claim is refused).
+		RescueStuckJobsAfter: max(2*cfg.Lease, time.Minute),
 		// River's logs are for operators only when something is wrong.
 		Logger: slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}),
 	})

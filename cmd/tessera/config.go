@@ -103,7 +103,7 @@ func defaultConfig() Config {
 	c.Execution.Lease = 30 * time.Second
 	c.Execution.MaxAttempts = 3
 	c.Execution.MaxWait = 100 * time.Second
-	c.Queue.PollInterval = 50 * time.Millisecond
+	c.Queue.PollInterval = time.Second
 	c.Limits.MaxBodyBytes = 1 << 20
 	c.Providers.OpenAI.Timeout = 120 * time.Second
 	return c

@@ -193,7 +193,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Stor
 		store.Close()
 		return nil, nil, err
 	}
-	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
+	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -214,7 +214,7 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.
 		store.Close()
 		return nil, nil, err
 	}
-	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log})
+	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -7,6 +7,11 @@
 // delta carries the whitespace before its word, so the deltas concatenate to
 // the whole answer). Usage is an approximation: one token per
 // whitespace-separated word of all input messages, and of the output.
+//
+// The provider ignores tools: it never asks for a tool call, whatever
+// Request.Tools offers, and reads tool messages and the tool calls of
+// assistant messages only as the messages they are (the answer still
+// echoes the last user message).
 package echo
 
 import (
@@ -59,6 +64,7 @@ func Answer(msgs []llm.Message) string {
 
 // Generate answers req with Answer. A positive MaxTokens cuts the answer to
 // that many words, with finish reason "length" as a real model would.
+// req.Tools are ignored: the response never has tool calls.
 func (p *Provider) Generate(ctx context.Context, req *llm.Request, stream llm.StreamFunc) (*llm.Response, error) {
 	if req == nil {
 		return nil, &llm.Error{Provider: Name, Kind: llm.ErrKindInvalid, Message: "no request"}

@@ -137,3 +137,26 @@ func TestWords(t *testing.T) {
 		}
 	}
 }
+
+// TestIgnoresTools checks that tools, tool calls and tool results change
+// nothing but the usage their content adds.
+func TestIgnoresTools(t *testing.T) {
+	t.Parallel()
+	req := request(
+		llm.Message{Role: llm.RoleUser, Content: "weather?"},
+		llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "weather", Arguments: `{"city":"Paris"}`}}},
+		llm.Message{Role: llm.RoleTool, ToolCallID: "c1", Content: "sunny"},
+	)
+	req.Tools = []llm.ToolDef{{Name: "weather", Description: "the weather", Parameters: []byte(`{"type":"object"}`)}}
+	for _, stream := range []llm.StreamFunc{nil, func(string) error { return nil }} {
+		resp, err := echo.New(echo.Config{}).Generate(context.Background(), req, stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := llm.Response{Content: "Echo: weather?", FinishReason: "stop", Model: "echo",
+			Usage: llm.Usage{InputTokens: 2, OutputTokens: 2}}
+		if !reflect.DeepEqual(*resp, want) {
+			t.Errorf("response = %+v, want %+v", *resp, want)
+		}
+	}
+}

@@ -4,7 +4,10 @@
 // error bodies), so that clients are exercised end to end, SDK included.
 //
 // Behaviour is scripted by a Handler that turns each decoded request into a
-// Reply: content, usage, an HTTP error, latency, a broken stream. Every
+// Reply: content, tool calls, usage, an HTTP error, latency, a broken
+// stream; Script plays a conversation, one reply per request. Requests are
+// decoded with their tools, tool calls and tool results, and refused as
+// OpenAI would when those do not fit together. Every
 // request is recorded; Block and Release hold requests open until the test
 // lets them go, and Arrived tells when one came in, so that tests wait on
 // signals rather than sleeps. A client that goes away ends its request.
@@ -16,8 +19,10 @@ package llmtest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,6 +280,27 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// Script returns a handler that answers the requests it gets with
+// replies, in order: the first request with the first reply, and so on, so
+// that a test of a loop can say "first a tool call, then the answer". A
+// request past the last reply gets a 500 saying that the script is
+// exhausted. It is safe for concurrent use; concurrent requests take the
+// replies in the order they reach the handler.
+func Script(replies ...Reply) Handler {
+	replies = slices.Clone(replies)
+	var next atomic.Int64
+	return func(*ChatRequest) Reply {
+		n := int(next.Add(1))
+		if n > len(replies) {
+			return Reply{
+				Status: http.StatusInternalServerError, ErrorType: "server_error",
+				ErrorMessage: fmt.Sprintf("llmtest: script exhausted: this is request %d of a script of %d replies", n, len(replies)),
+			}
+		}
+		return replies[n-1]
 	}
 }
 

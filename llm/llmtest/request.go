@@ -3,9 +3,11 @@ package llmtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,6 +22,12 @@ type ChatRequest struct {
 	MaxCompletionTokens *int           `json:"max_completion_tokens"`
 	Stream              bool           `json:"stream"`
 	StreamOptions       *StreamOptions `json:"stream_options"`
+	// Tools are the function tools offered; nil when the body has none.
+	Tools []Tool `json:"tools"`
+	// ToolChoice is the raw tool_choice, nil when absent.
+	ToolChoice json.RawMessage `json:"tool_choice"`
+	// ParallelToolCalls is parallel_tool_calls, nil when absent.
+	ParallelToolCalls *bool `json:"parallel_tool_calls"`
 
 	// Raw is the request body as sent, for checks the fields above miss.
 	Raw    []byte      `json:"-"`
@@ -38,22 +46,95 @@ type StreamOptions struct {
 
 // Message is one request message. Content given as an array of parts is
 // flattened to the concatenation of its text parts.
+//
+// Message stays comparable with ==, which is why the tool calls of an
+// assistant message are behind a method: == then compares them by
+// identity, so compare messages that carry tool calls with
+// reflect.DeepEqual, or their ToolCalls() apart.
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// ToolCallID names the call a tool message answers.
+	ToolCallID string `json:"tool_call_id"`
+
+	toolCalls *[]ToolCall // nil when the message has none
+}
+
+// ToolCall is one tool call: of an assistant message in a request, or of
+// a scripted Reply.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is the arguments' JSON text, as sent; it may be malformed.
+	Arguments string
+}
+
+// Tool is one function tool of a request.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema as sent; nil when absent.
+	Parameters json.RawMessage
+}
+
+// ToolCalls returns the calls an assistant message asked for, nil for
+// none. The slice is a copy.
+func (m Message) ToolCalls() []ToolCall {
+	if m.toolCalls == nil {
+		return nil
+	}
+	return slices.Clone(*m.toolCalls)
+}
+
+type wireToolCallIn struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
 }
 
 // UnmarshalJSON accepts content as a string, an array of parts, or null.
 func (m *Message) UnmarshalJSON(data []byte) error {
 	var wire struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
+		Role       string           `json:"role"`
+		Content    json.RawMessage  `json:"content"`
+		ToolCallID string           `json:"tool_call_id"`
+		ToolCalls  []wireToolCallIn `json:"tool_calls"`
 	}
 	if err := json.Unmarshal(data, &wire); err != nil {
 		return err
 	}
-	m.Role = wire.Role
+	*m = Message{Role: wire.Role, ToolCallID: wire.ToolCallID}
+	if len(wire.ToolCalls) > 0 {
+		calls := make([]ToolCall, len(wire.ToolCalls))
+		for i, c := range wire.ToolCalls {
+			calls[i] = ToolCall{ID: c.ID, Name: c.Function.Name, Arguments: c.Function.Arguments}
+		}
+		m.toolCalls = &calls
+	}
 	return flattenContent(wire.Content, &m.Content)
+}
+
+// UnmarshalJSON reads {"type":"function","function":{…}}.
+func (t *Tool) UnmarshalJSON(data []byte) error {
+	var wire struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name        string          `json:"name"`
+			Description string          `json:"description"`
+			Parameters  json.RawMessage `json:"parameters"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(data, &wire); err != nil {
+		return err
+	}
+	if wire.Type != "function" {
+		return fmt.Errorf("tool type %q: the fake server knows only function tools", wire.Type)
+	}
+	*t = Tool{Name: wire.Function.Name, Description: wire.Function.Description, Parameters: wire.Function.Parameters}
+	return nil
 }
 
 func flattenContent(raw json.RawMessage, out *string) error {
@@ -89,6 +170,16 @@ func (r *ChatRequest) IncludeUsage() bool {
 	return r.StreamOptions != nil && r.StreamOptions.IncludeUsage
 }
 
+// ToolResult returns the content of the tool message answering callID.
+func (r *ChatRequest) ToolResult(callID string) (string, bool) {
+	for _, m := range r.Messages {
+		if m.Role == "tool" && m.ToolCallID == callID {
+			return m.Content, true
+		}
+	}
+	return "", false
+}
+
 // LastUserMessage returns the content of the last user message, or "".
 func (r *ChatRequest) LastUserMessage() string {
 	for i := len(r.Messages) - 1; i >= 0; i-- {
@@ -111,7 +202,60 @@ func decodeRequest(r *http.Request) (*ChatRequest, error) {
 	if req.Model == "" {
 		return nil, fmt.Errorf("you must provide a model parameter")
 	}
+	if err := validateTools(req); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// validateTools refuses what OpenAI refuses about tools, in its words, so
+// that a client's mistakes show up against the fake too: an empty tools
+// array, a tool or call without a name or an ID, and a history where tool
+// messages do not answer, each and exactly, the calls of the assistant
+// message just before them.
+func validateTools(req *ChatRequest) error {
+	if req.Tools != nil && len(req.Tools) == 0 {
+		return errors.New("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	}
+	for i, t := range req.Tools {
+		if t.Name == "" {
+			return fmt.Errorf("Missing required parameter: 'tools[%d].function.name'.", i)
+		}
+	}
+	var pending []string // calls of the last assistant message not yet answered
+	unanswered := func() error {
+		return fmt.Errorf("An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. "+
+			"The following tool_call_ids did not have response messages: %s", strings.Join(pending, ", "))
+	}
+	for i, m := range req.Messages {
+		if m.Role == "tool" {
+			if m.ToolCallID == "" {
+				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_call_id'.", i)
+			}
+			j := slices.Index(pending, m.ToolCallID)
+			if j < 0 {
+				return errors.New("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.")
+			}
+			pending = slices.Delete(pending, j, j+1)
+			continue
+		}
+		if len(pending) > 0 {
+			return unanswered()
+		}
+		for j, c := range m.ToolCalls() {
+			if c.ID == "" {
+				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_calls[%d].id'.", i, j)
+			}
+			if c.Name == "" {
+				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_calls[%d].function.name'.", i, j)
+			}
+			pending = append(pending, c.ID)
+		}
+	}
+	if len(pending) > 0 {
+		return unanswered()
+	}
+	return nil
 }
 
 // Reply scripts the answer to one request.
@@ -136,9 +280,24 @@ type Reply struct {
 	// Header holds extra response headers.
 	Header http.Header
 
+	// ToolCalls are the calls the answer asks for, after its Content, if
+	// any: message.tool_calls, or in a stream chunks of delta.tool_calls
+	// as OpenAI sends them, each carrying its call's index, the first the
+	// ID, type and name with empty arguments, the next ones the arguments
+	// in pieces of a few characters. An empty ID is filled in as
+	// call_<seq>_<n> (seq the request's Seq, n the call's position).
+	// FinishReason then defaults to "tool_calls", and content with no text
+	// is sent as null.
+	ToolCalls []ToolCall
+	// InterleaveToolCalls streams the chunks of the calls in turn (the
+	// first chunk of each call, then the second of each, …) rather than
+	// one call after the other.
+	InterleaveToolCalls bool
+
 	// Delay is waited before answering (or failing).
 	Delay time.Duration
-	// ChunkDelay is waited between streamed content chunks.
+	// ChunkDelay is waited between streamed chunks, content and tool-call
+	// chunks alike.
 	ChunkDelay time.Duration
 	// Chunks are the streamed content deltas; default Content split into
 	// words (each with the whitespace before it).
@@ -150,7 +309,8 @@ type Reply struct {
 	NoUsage                                      bool
 
 	// Break drops the connection instead of finishing: a stream after
-	// BreakAfter content chunks, a non-streamed answer before any byte.
+	// BreakAfter chunks (content chunks, then tool-call chunks), a
+	// non-streamed answer before any byte.
 	Break      bool
 	BreakAfter int
 }

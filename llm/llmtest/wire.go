@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 	"unicode"
 )
@@ -11,8 +13,20 @@ import (
 // Wire shapes of the OpenAI Chat Completions API, only as far as needed.
 type (
 	wireMessage struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
+		Role      string         `json:"role"`
+		Content   *string        `json:"content"` // null: tool calls and no text
+		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+	}
+	// wireToolCall is a call of a message, or a fragment of one in a delta.
+	wireToolCall struct {
+		Index    *int         `json:"index,omitempty"` // deltas only
+		ID       string       `json:"id,omitempty"`
+		Type     string       `json:"type,omitempty"`
+		Function wireFunction `json:"function"`
+	}
+	wireFunction struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
 	}
 	wireChoice struct {
 		Index        int          `json:"index"`
@@ -22,8 +36,9 @@ type (
 		Logprobs     any          `json:"logprobs"`
 	}
 	wireDelta struct {
-		Role    string `json:"role,omitempty"`
-		Content string `json:"content,omitempty"`
+		Role      string         `json:"role,omitempty"`
+		Content   string         `json:"content,omitempty"`
+		ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
 	}
 	wireUsage struct {
 		PromptTokens        int `json:"prompt_tokens"`
@@ -45,12 +60,19 @@ type (
 
 func completion(id string, req *ChatRequest, reply *Reply) wireCompletion {
 	finish := finishReason(reply)
+	msg := &wireMessage{Role: "assistant", Content: &reply.Content}
+	calls := toolCalls(req, reply)
+	if len(calls) > 0 && reply.Content == "" {
+		msg.Content = nil
+	}
+	for _, tc := range calls {
+		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{
+			ID: tc.ID, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: tc.Arguments},
+		})
+	}
 	c := wireCompletion{
 		ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: model(req, reply),
-		Choices: []wireChoice{{
-			Message:      &wireMessage{Role: "assistant", Content: reply.Content},
-			FinishReason: &finish,
-		}},
+		Choices: []wireChoice{{Message: msg, FinishReason: &finish}},
 	}
 	if !reply.NoUsage {
 		c.Usage = usage(reply)
@@ -76,15 +98,29 @@ func model(req *ChatRequest, reply *Reply) string {
 }
 
 func finishReason(reply *Reply) string {
-	if reply.FinishReason != "" {
+	switch {
+	case reply.FinishReason != "":
 		return reply.FinishReason
+	case len(reply.ToolCalls) > 0:
+		return "tool_calls"
 	}
 	return "stop"
 }
 
+// toolCalls returns the reply's calls with their IDs filled in.
+func toolCalls(req *ChatRequest, reply *Reply) []ToolCall {
+	calls := slices.Clone(reply.ToolCalls)
+	for i := range calls {
+		if calls[i].ID == "" {
+			calls[i].ID = "call_" + strconv.Itoa(req.Seq) + "_" + strconv.Itoa(i)
+		}
+	}
+	return calls
+}
+
 // writeStream sends the reply as OpenAI does: a role chunk, the content
-// chunks, a chunk with the finish reason, a usage chunk with no choices
-// when asked for, then [DONE].
+// chunks, the tool-call chunks, a chunk with the finish reason, a usage
+// chunk with no choices when asked for, then [DONE].
 func (s *Server) writeStream(w http.ResponseWriter, req *ChatRequest, reply *Reply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -93,14 +129,14 @@ func (s *Server) writeStream(w http.ResponseWriter, req *ChatRequest, reply *Rep
 		ID: s.id(req), Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: model(req, reply),
 	}}
 	ev.choice(wireDelta{Role: "assistant"}, nil)
-	for i, chunk := range chunks(reply) {
+	for i, delta := range deltas(req, reply) {
 		if reply.Break && i == reply.BreakAfter {
 			panic(http.ErrAbortHandler) // drop the connection mid-stream
 		}
 		if i > 0 && !sleep(req.Context(), reply.ChunkDelay) {
 			return
 		}
-		ev.choice(wireDelta{Content: chunk}, nil)
+		ev.choice(delta, nil)
 	}
 	if reply.Break {
 		panic(http.ErrAbortHandler)
@@ -113,11 +149,61 @@ func (s *Server) writeStream(w http.ResponseWriter, req *ChatRequest, reply *Rep
 	ev.data("[DONE]")
 }
 
-func chunks(reply *Reply) []string {
-	if reply.Chunks != nil {
-		return reply.Chunks
+// deltas are the stream's deltas between the role and the finish reason:
+// the content chunks, then the tool-call chunks.
+func deltas(req *ChatRequest, reply *Reply) []wireDelta {
+	content := reply.Chunks
+	if content == nil {
+		content = words(reply.Content)
 	}
-	return words(reply.Content)
+	var out []wireDelta
+	for _, c := range content {
+		out = append(out, wireDelta{Content: c})
+	}
+	var perCall [][]wireDelta
+	for i, tc := range toolCalls(req, reply) {
+		perCall = append(perCall, toolCallDeltas(i, tc))
+	}
+	if !reply.InterleaveToolCalls {
+		for _, ds := range perCall {
+			out = append(out, ds...)
+		}
+		return out
+	}
+	for round := 0; ; round++ {
+		sent := false
+		for _, ds := range perCall {
+			if round < len(ds) {
+				out = append(out, ds[round])
+				sent = true
+			}
+		}
+		if !sent {
+			return out
+		}
+	}
+}
+
+// argumentPiece is how many characters of arguments a chunk carries, about
+// a token's worth as with OpenAI.
+const argumentPiece = 4
+
+// toolCallDeltas are the chunks of call tc at index i: the ID, type and
+// name with empty arguments, then the arguments in pieces.
+func toolCallDeltas(i int, tc ToolCall) []wireDelta {
+	one := func(c wireToolCall) wireDelta {
+		index := i
+		c.Index = &index
+		return wireDelta{ToolCalls: []wireToolCall{c}}
+	}
+	out := []wireDelta{one(wireToolCall{ID: tc.ID, Type: "function", Function: wireFunction{Name: tc.Name}})}
+	args := []rune(tc.Arguments)
+	for len(args) > 0 {
+		n := min(argumentPiece, len(args))
+		out = append(out, one(wireToolCall{Function: wireFunction{Arguments: string(args[:n])}}))
+		args = args[n:]
+	}
+	return out
 }
 
 // events writes server-sent events, flushing each one.

@@ -127,7 +127,9 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request, stream llm.St
 
 // params maps a request to the SDK's parameters. Only max_tokens is sent:
 // the newer max_completion_tokens is not understood by every compatible
-// server.
+// server. Neither tool_choice nor parallel_tool_calls is sent: the
+// server's defaults (auto, parallel calls allowed) are what the agent
+// loop wants, and not every compatible server knows the latter.
 func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error) {
 	var params sdk.ChatCompletionNewParams
 	if req == nil || req.Model == "" {
@@ -135,11 +137,18 @@ func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error)
 	}
 	params.Model = req.Model
 	for i, m := range req.Messages {
-		msg, ok := messageParam(m)
-		if !ok {
-			return params, p.newError(0, llm.ErrKindInvalid, fmt.Sprintf("message %d has unknown role %q", i, m.Role), nil)
+		msg, err := messageParam(m)
+		if err != nil {
+			return params, p.newError(0, llm.ErrKindInvalid, fmt.Sprintf("message %d %s", i, err), nil)
 		}
 		params.Messages = append(params.Messages, msg)
+	}
+	if len(req.Tools) > 0 { // no tools: no "tools" key at all
+		tools, err := toolParams(req.Tools)
+		if err != nil {
+			return params, p.newError(0, llm.ErrKindInvalid, err.Error(), nil)
+		}
+		params.Tools = tools
 	}
 	if req.Temperature != nil {
 		params.Temperature = param.NewOpt(*req.Temperature)
@@ -148,18 +157,6 @@ func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error)
 		params.MaxTokens = param.NewOpt(int64(req.MaxTokens))
 	}
 	return params, nil
-}
-
-func messageParam(m llm.Message) (sdk.ChatCompletionMessageParamUnion, bool) {
-	switch m.Role {
-	case llm.RoleSystem:
-		return sdk.SystemMessage(m.Content), true
-	case llm.RoleUser:
-		return sdk.UserMessage(m.Content), true
-	case llm.RoleAssistant:
-		return sdk.AssistantMessage(m.Content), true
-	}
-	return sdk.ChatCompletionMessageParamUnion{}, false
 }
 
 // complete runs a non-streamed call. ctx is the caller's, callCtx carries
@@ -176,6 +173,7 @@ func (p *Provider) complete(ctx, callCtx context.Context, params sdk.ChatComplet
 	choice := cc.Choices[0]
 	return &llm.Response{
 		Content:      choice.Message.Content,
+		ToolCalls:    toolCalls(choice.Message.ToolCalls),
 		FinishReason: choice.FinishReason,
 		Usage:        usage(cc.Usage),
 		Model:        cc.Model,

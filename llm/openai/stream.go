@@ -12,8 +12,9 @@ import (
 )
 
 // stream runs a streamed call, passing each content delta of the first
-// choice to fn. Usage is asked for with stream_options.include_usage;
-// servers that ignore it yield zero usage.
+// choice to fn; tool-call deltas are gathered, not passed on. Usage is
+// asked for with stream_options.include_usage; servers that ignore it
+// yield zero usage.
 func (p *Provider) stream(ctx, callCtx context.Context, params sdk.ChatCompletionNewParams, fn llm.StreamFunc) (*llm.Response, error) {
 	params.StreamOptions.IncludeUsage = param.NewOpt(true)
 	var res *http.Response
@@ -21,12 +22,14 @@ func (p *Provider) stream(ctx, callCtx context.Context, params sdk.ChatCompletio
 	defer s.Close()
 
 	var acc sdk.ChatCompletionAccumulator
+	tools := newToolCallAccumulator()
 	var last sdk.CompletionUsage
 	for s.Next() {
 		chunk := s.Current()
-		if !acc.AddChunk(chunk) {
+		if !acc.AddChunk(withoutToolCalls(chunk)) {
 			return nil, p.newError(http.StatusOK, llm.ErrKindInvalid, "the stream sent a malformed chunk", nil)
 		}
+		tools.addChunk(&chunk)
 		// The last usage wins rather than the accumulator's sum: some servers
 		// repeat the running total in every chunk.
 		if chunk.JSON.Usage.Valid() {
@@ -39,7 +42,7 @@ func (p *Provider) stream(ctx, callCtx context.Context, params sdk.ChatCompletio
 	if err := s.Err(); err != nil {
 		return nil, p.classify(ctx, err, res)
 	}
-	return p.streamed(&acc, last)
+	return p.streamed(&acc, tools, last)
 }
 
 func emit(chunk sdk.ChatCompletionChunk, fn llm.StreamFunc) error {
@@ -55,7 +58,7 @@ func emit(chunk sdk.ChatCompletionChunk, fn llm.StreamFunc) error {
 
 // streamed builds the response of a stream that ended without error. A
 // stream cut cleanly before its finish_reason is still a broken stream.
-func (p *Provider) streamed(acc *sdk.ChatCompletionAccumulator, u sdk.CompletionUsage) (*llm.Response, error) {
+func (p *Provider) streamed(acc *sdk.ChatCompletionAccumulator, tools *toolCallAccumulator, u sdk.CompletionUsage) (*llm.Response, error) {
 	if len(acc.Choices) == 0 {
 		return nil, p.newError(http.StatusOK, llm.ErrKindInvalid, "the stream has no choices", nil)
 	}
@@ -65,6 +68,7 @@ func (p *Provider) streamed(acc *sdk.ChatCompletionAccumulator, u sdk.Completion
 	}
 	return &llm.Response{
 		Content:      choice.Message.Content,
+		ToolCalls:    tools.result(),
 		FinishReason: choice.FinishReason,
 		Usage:        usage(u),
 		Model:        acc.Model,

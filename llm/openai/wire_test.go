@@ -21,6 +21,7 @@ const okCompletion = `{"id":"c1","object":"chat.completion","created":1,"model":
 type capture struct {
 	mu      sync.Mutex
 	bodies  []map[string]any
+	raws    [][]byte
 	headers []http.Header
 	paths   []string
 }
@@ -35,6 +36,7 @@ func (c *capture) record(t *testing.T, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bodies = append(c.bodies, body)
+	c.raws = append(c.raws, data)
 	c.headers = append(c.headers, r.Header.Clone())
 	c.paths = append(c.paths, r.URL.Path)
 }
@@ -109,7 +111,8 @@ func TestRequestWireOmitsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _, _ := c.only(t)
-	for _, key := range []string{"temperature", "max_tokens", "max_completion_tokens", "stream", "stream_options"} {
+	for _, key := range []string{"temperature", "max_tokens", "max_completion_tokens", "stream", "stream_options",
+		"tools", "tool_choice", "parallel_tool_calls"} {
 		if v, ok := body[key]; ok {
 			t.Errorf("body has %s = %v, want it absent", key, v)
 		}
