@@ -267,6 +267,12 @@ func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pending := out.stop()
+	if res.usage != (tessera.Usage{}) {
+		pending = append(pending, tessera.EventInput{Type: tessera.EventUsage, Data: usageData{Model: res.modelUsed, Usage: res.usage, Cost: res.cost, Credits: res.credits}})
+	}
+	if res.status != tessera.StatusCompleted && res.errMsg != "" {
+		pending = append(pending, tessera.EventInput{Type: tessera.EventError, Data: errorData{Message: res.errMsg}})
+	}
 	fin, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
 		ID: ex.ID, Attempt: ex.Attempt, Status: res.status, Output: res.output, Error: res.errMsg,
 		ModelUsed: res.modelUsed, Usage: res.usage, Cost: res.cost, Credits: res.credits, Events: pending, Now: e.cfg.Now(),
@@ -283,6 +289,19 @@ func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	default:
 		return fmt.Errorf("engine: finish execution %d: %w", ex.ID, err)
 	}
+}
+
+// usageData is the data of an EventUsage event: one model call's tokens.
+type usageData struct {
+	Model string `json:"model"`
+	tessera.Usage
+	Cost    float64 `json:"cost"`
+	Credits float64 `json:"credits"`
+}
+
+// errorData is the data of an EventError event.
+type errorData struct {
+	Message string `json:"message"`
 }
 
 // publishTail hands the last n events of an execution to in-process
