@@ -42,8 +42,9 @@ import (
 
 // Batch limits of the copy: a batch is sent when it has copyBatchRows rows
 // or about copyBatchBytes of text, whichever comes first, so that a table
-// of large executions does not hold 500 of them in memory.
-const (
+// of large executions does not hold 500 of them in memory. Variables so
+// that tests can make batches small.
+var (
 	copyBatchRows  = 500
 	copyBatchBytes = 8 << 20
 )
@@ -862,9 +863,10 @@ func runCopy(ctx context.Context, cfg Config, from, to string, log *slog.Logger,
 	if err := report.print(stdout); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "\nverified: every table's row count and highest id match.\n"+
-		"%d queued executions got a job in the target's queue; %d running executions go to the sweeper of the first server started on the target (which requeues them).\n"+
-		"Point TESSERA_DATABASE_URL at the target and start tessera serve; keep the source as a backup.\n",
+	_, err = fmt.Fprintf(stdout, "\nverified: every table's row count and highest id match\n"+
+		"queued executions given a job in the target's queue: %d\n"+
+		"running executions handed to the target's sweeper (requeued when a server starts on it): %d\n\n"+
+		"Next: point TESSERA_DATABASE_URL at the target and start tessera serve; keep the source as a backup.\n",
 		report.Queued, report.Running)
 	return err
 }
