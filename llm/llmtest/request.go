@@ -3,7 +3,6 @@ package llmtest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -215,26 +214,26 @@ func decodeRequest(r *http.Request) (*ChatRequest, error) {
 // message just before them.
 func validateTools(req *ChatRequest) error {
 	if req.Tools != nil && len(req.Tools) == 0 {
-		return errors.New("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+		return apiError("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 	}
 	for i, t := range req.Tools {
 		if t.Name == "" {
-			return fmt.Errorf("Missing required parameter: 'tools[%d].function.name'.", i)
+			return apiErrorf("Missing required parameter: 'tools[%d].function.name'.", i)
 		}
 	}
 	var pending []string // calls of the last assistant message not yet answered
 	unanswered := func() error {
-		return fmt.Errorf("An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. "+
+		return apiErrorf("An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. "+
 			"The following tool_call_ids did not have response messages: %s", strings.Join(pending, ", "))
 	}
 	for i, m := range req.Messages {
 		if m.Role == "tool" {
 			if m.ToolCallID == "" {
-				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_call_id'.", i)
+				return apiErrorf("Missing required parameter: 'messages[%d].tool_call_id'.", i)
 			}
 			j := slices.Index(pending, m.ToolCallID)
 			if j < 0 {
-				return errors.New("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.")
+				return apiError("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.")
 			}
 			pending = slices.Delete(pending, j, j+1)
 			continue
@@ -244,10 +243,10 @@ func validateTools(req *ChatRequest) error {
 		}
 		for j, c := range m.ToolCalls() {
 			if c.ID == "" {
-				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_calls[%d].id'.", i, j)
+				return apiErrorf("Missing required parameter: 'messages[%d].tool_calls[%d].id'.", i, j)
 			}
 			if c.Name == "" {
-				return fmt.Errorf("Missing required parameter: 'messages[%d].tool_calls[%d].function.name'.", i, j)
+				return apiErrorf("Missing required parameter: 'messages[%d].tool_calls[%d].function.name'.", i, j)
 			}
 			pending = append(pending, c.ID)
 		}
@@ -257,6 +256,14 @@ func validateTools(req *ChatRequest) error {
 	}
 	return nil
 }
+
+// apiError is an error worded as OpenAI words it (capitalised, with a full
+// stop): the fake sends it to clients verbatim.
+type apiError string
+
+func (e apiError) Error() string { return string(e) }
+
+func apiErrorf(format string, args ...any) error { return apiError(fmt.Sprintf(format, args...)) }
 
 // Reply scripts the answer to one request.
 type Reply struct {
