@@ -51,6 +51,15 @@ type Config struct {
 	// Notifier, when set, carries changes between nodes sharing the
 	// database.
 	Notifier Notifier
+	// Concurrency bounds how many executions run at once on this node,
+	// whether the queue handed them over or they started inline. With a
+	// positive value a submission starts at once on this node when a slot
+	// is free, without waiting for the queue. The execution and its job are
+	// committed first, so an inline run is as durable as a queued one: the
+	// job finds it claimed (or done) and does nothing, and a crash is
+	// recovered by the lease like any other run. 0 leaves every execution
+	// to the queue, unbounded here.
+	Concurrency int
 }
 
 // WithDefaults returns cfg with defaults filled in.
@@ -116,6 +125,15 @@ type Engine struct {
 	drainOnce sync.Once
 	// node names this process in cross-node notifications.
 	node string
+
+	// slots bounds the runs of this node (Concurrency); inline is slots
+	// while started (nil once stopping). runCtx is the context of inline
+	// runs, cancelled by Stop after its grace.
+	slots      chan struct{}
+	inline     chan struct{}
+	inlineRuns sync.WaitGroup
+	runCtx     context.Context
+	stopRuns   context.CancelFunc
 }
 
 // New returns an Engine.
@@ -125,7 +143,8 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	return &Engine{cfg: cfg, store: cfg.Store, log: cfg.Logger, done: newHub(), draining: make(chan struct{}),
-		events: newBus(), running: map[int64]context.CancelCauseFunc{}, node: newNodeID()}, nil
+		events: newBus(), running: map[int64]context.CancelCauseFunc{}, node: newNodeID(),
+		slots: slotsFor(cfg.Concurrency)}, nil
 }
 
 // Start starts the sweeper that recovers executions whose lease expired.
@@ -135,6 +154,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.stopSweep != nil {
 		return errors.New("engine: already started")
 	}
+	e.runCtx, e.stopRuns = context.WithCancel(context.WithoutCancel(ctx))
+	e.inline = e.slots
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.stopSweep, e.sweepDone = cancel, make(chan struct{})
 	listening := make(chan struct{})
@@ -154,20 +175,66 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the sweeper.
+// Stop lets the runs this node started inline finish until ctx ends, then
+// cancels them (they hand their executions back), and stops the sweeper.
 func (e *Engine) Stop(ctx context.Context) {
 	e.mu.Lock()
-	stop, done := e.stopSweep, e.sweepDone
-	e.stopSweep = nil
+	stop, done, stopRuns := e.stopSweep, e.sweepDone, e.stopRuns
+	e.stopSweep, e.inline = nil, nil
 	e.mu.Unlock()
 	if stop == nil {
 		return
 	}
+	finished := make(chan struct{})
+	go func() {
+		e.inlineRuns.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		stopRuns()
+		<-finished
+	}
+	stopRuns()
 	stop()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+func slotsFor(n int) chan struct{} {
+	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
+// dispatch starts a just-submitted execution on this node when an inline
+// slot is free; otherwise the queue will hand it to a worker.
+func (e *Engine) dispatch(id int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inline == nil {
+		return
+	}
+	select {
+	case e.inline <- struct{}{}:
+	default:
+		return
+	}
+	slots := e.inline
+	e.inlineRuns.Add(1)
+	go func() {
+		defer e.inlineRuns.Done()
+		defer func() { <-slots }()
+		var later *ErrRetryLater
+		if err := e.runExecution(e.runCtx, id); err != nil && !errors.As(err, &later) {
+			// The queue's job runs it again.
+			e.log.Warn("inline run failed; left to the queue", "execution_id", id, "err", err)
+		}
+	}()
 }
 
 func (e *Engine) sweepLoop(ctx context.Context) {

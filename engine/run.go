@@ -37,6 +37,19 @@ func (e *ErrRetryLater) RetryAfter() time.Duration { return e.After }
 // *ErrRetryLater when the execution must wait for its thread, and another
 // error only when the outcome could not be recorded, so the job is retried.
 func (e *Engine) RunExecution(ctx context.Context, id int64) error {
+	if e.slots != nil {
+		select {
+		case e.slots <- struct{}{}:
+			defer func() { <-e.slots }()
+		case <-ctx.Done():
+			return ctx.Err() // stopping: the job is retried later
+		}
+	}
+	return e.runExecution(ctx, id)
+}
+
+// runExecution is RunExecution once a slot is held.
+func (e *Engine) runExecution(ctx context.Context, id int64) error {
 	now := e.cfg.Now()
 	ex, err := e.store.ExecutionClaim(ctx, &tessera.ExecutionClaimParams{ID: id, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 	switch tessera.ErrorCode(err) {

@@ -46,15 +46,21 @@ func (e *Engine) Submit(ctx context.Context, req *ExecuteRequest) (*tessera.Exec
 	if err != nil {
 		return nil, err
 	}
-	ex, err := e.prepare(ctx, agent, req)
+	prepared, err := e.prepare(ctx, agent, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.applyThreadPolicy(ctx, agent, req, ex.RootID); err != nil {
+	if err := e.applyThreadPolicy(ctx, agent, req, prepared.RootID); err != nil {
 		return nil, err
 	}
-	ex, _, err = e.store.ExecutionCreate(ctx, &tessera.ExecutionCreateParams{Execution: ex, Now: e.cfg.Now()})
-	return ex, err
+	ex, created, err := e.store.ExecutionCreate(ctx, &tessera.ExecutionCreateParams{Execution: prepared, Now: e.cfg.Now()})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		e.dispatch(ex.ID)
+	}
+	return ex, nil
 }
 
 // prepare turns a request into the execution row to insert.

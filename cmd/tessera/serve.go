@@ -167,7 +167,7 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 	eng, err := engine.New(engine.Config{
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
-		EventRetention: cfg.Events.Retention, Notifier: notifier,
+		EventRetention: cfg.Events.Retention, Notifier: notifier, Concurrency: cfg.Workers,
 	})
 	if err != nil {
 		store.Close()
