@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/spf13/cobra"
@@ -188,12 +189,7 @@ func openSQLite(ctx context.Context, cfg Config, log *slog.Logger) (*sqlite.Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	driver := riversqlite.New(store.DB())
-	if err := queue.Migrate(ctx, driver); err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
+	q, err := openQueue(ctx, riversqlite.New(store.DB()), cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
@@ -209,18 +205,21 @@ func openPostgres(ctx context.Context, cfg Config, log *slog.Logger) (*postgres.
 	if err != nil {
 		return nil, nil, err
 	}
-	driver := riverpgxv5.New(store.Pool())
-	if err := queue.Migrate(ctx, driver); err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	q, err := queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
+	q, err := openQueue(ctx, riverpgxv5.New(store.Pool()), cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
 	store.SetEnqueue(q.InsertTx)
 	return store, q, nil
+}
+
+// openQueue migrates River's tables and builds the queue on driver.
+func openQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config, log *slog.Logger) (*queue.Queue[TTx], error) {
+	if err := queue.Migrate(ctx, driver); err != nil {
+		return nil, err
+	}
+	return queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
 }
 
 // newRegistry configures the providers from the environment and config:
