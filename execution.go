@@ -71,6 +71,16 @@ type Execution struct {
 	Status      Status `json:"status"`
 	TriggerType string `json:"trigger_type"`
 	APIKeyID    *int64 `json:"api_key_id,omitempty"`
+	// InstanceID is set for executions of an agent instance (seed 003).
+	InstanceID *int64 `json:"instance_id,omitempty"`
+	// ContextType and ContextID tie the execution to a business object
+	// (seed 003: deal, contact, lead); they reach the model and the tools.
+	ContextType string `json:"context_type,omitempty"`
+	ContextID   *int64 `json:"context_id,omitempty"`
+	// MaxIterations caps the tool loop of this execution.
+	MaxIterations int `json:"max_iterations"`
+	// StopReason says why the tool loop ended.
+	StopReason string `json:"stop_reason,omitempty"`
 	// Input is the display form of the input: the last user message for chat
 	// agents, the rendered prompt for text agents.
 	Input string `json:"input"`

@@ -17,6 +17,8 @@ type Store interface {
 	AgentStore
 	ExecutionStore
 	EventStore
+	IterationStore
+	InstanceStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -203,7 +205,14 @@ type ExecutionGetParams struct {
 type ExecutionListParams struct {
 	WorkspaceID int64
 	AgentID     int64
-	RootID      int64
+	InstanceID  int64
+	TriggerType string
+	ContextType string
+	ContextID   int64
+	// CreatedAfter and CreatedBefore bound created_at when non-zero.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	RootID        int64
 	// AgentQuery matches the agent's title (case-insensitive substring).
 	AgentQuery string
 	Statuses   []Status
@@ -232,15 +241,18 @@ type ExecutionHeartbeatParams struct {
 }
 
 type ExecutionFinishParams struct {
-	ID        int64
-	Attempt   int
-	Status    Status
-	Output    string
-	Error     string
-	ModelUsed string
-	Usage     Usage
-	Cost      float64
-	Credits   float64
+	ID      int64
+	Attempt int
+	Status  Status
+	// StopReason says why the tool loop ended (StopFinalAnswer,
+	// StopMaxIterations), empty when no loop ran.
+	StopReason string
+	Output     string
+	Error      string
+	ModelUsed  string
+	Usage      Usage
+	Cost       float64
+	Credits    float64
 	// Events are appended before the EventDone event (the last deltas).
 	Events []EventInput
 	Now    time.Time
@@ -292,4 +304,68 @@ type EventListParams struct {
 type EventDeleteParams struct {
 	Before time.Time
 	Limit  int
+}
+
+// IterationStore persists the steps of the tool loop.
+type IterationStore interface {
+	// IterationAppend records steps of a running execution on behalf of the
+	// attempt holding it; fenced like every worker write (ECONFLICT when the
+	// attempt no longer holds it). A step number already recorded for that
+	// attempt is ECONFLICT.
+	IterationAppend(ctx context.Context, params *IterationAppendParams) error
+	// IterationList returns the steps of the execution's latest attempt that
+	// recorded any, in order. ENOTFOUND when the execution is missing or in
+	// another workspace (WorkspaceID zero skips the check).
+	IterationList(ctx context.Context, params *IterationListParams) ([]*Iteration, error)
+}
+
+type IterationAppendParams struct {
+	ExecutionID int64
+	Attempt     int
+	Iterations  []*Iteration
+	Now         time.Time
+}
+
+type IterationListParams struct {
+	ExecutionID int64
+	WorkspaceID int64
+}
+
+// InstanceStore persists agent instances.
+type InstanceStore interface {
+	// InstanceCreate inserts params.Instance (ID and times set by the store).
+	// ENOTFOUND when its agent is missing or in another workspace.
+	InstanceCreate(ctx context.Context, params *InstanceCreateParams) (*Instance, error)
+	// InstanceGetByID returns ENOTFOUND when missing or in another workspace.
+	InstanceGetByID(ctx context.Context, params *InstanceGetParams) (*Instance, error)
+	// InstanceList returns one page of a workspace's instances ordered by id,
+	// and the total; AgentID filters when non-zero.
+	InstanceList(ctx context.Context, params *InstanceListParams) ([]*Instance, int, error)
+	// InstanceUpdate replaces Name and Config. ENOTFOUND when missing.
+	InstanceUpdate(ctx context.Context, params *InstanceUpdateParams) (*Instance, error)
+	// InstanceDelete deletes an instance; its executions stay. ENOTFOUND
+	// when missing.
+	InstanceDelete(ctx context.Context, params *InstanceGetParams) error
+}
+
+type InstanceCreateParams struct {
+	Instance *Instance
+	Now      time.Time
+}
+
+type InstanceGetParams struct {
+	ID          int64
+	WorkspaceID int64
+}
+
+type InstanceListParams struct {
+	WorkspaceID int64
+	AgentID     int64
+	Limit       int
+	Offset      int
+}
+
+type InstanceUpdateParams struct {
+	Instance *Instance
+	Now      time.Time
 }

@@ -60,6 +60,12 @@ type Config struct {
 	// recovered by the lease like any other run. 0 leaves every execution
 	// to the queue, unbounded here.
 	Concurrency int
+	// Tools resolves the tool names of executions; nil allows none.
+	Tools ToolResolver
+	// ToolTimeout bounds one tool call; ToolMaxOutput bounds what a tool
+	// call shows the model, in bytes.
+	ToolTimeout   time.Duration
+	ToolMaxOutput int
 }
 
 // WithDefaults returns cfg with defaults filled in.
@@ -78,6 +84,12 @@ func (cfg Config) WithDefaults() Config {
 	}
 	if cfg.MaxTimeout <= 0 {
 		cfg.MaxTimeout = max(time.Hour, cfg.Timeout)
+	}
+	if cfg.ToolTimeout <= 0 {
+		cfg.ToolTimeout = 30 * time.Second
+	}
+	if cfg.ToolMaxOutput <= 0 {
+		cfg.ToolMaxOutput = 16 << 10
 	}
 	if cfg.DeltaFlush <= 0 {
 		cfg.DeltaFlush = 25 * time.Millisecond

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/llm"
+	"github.com/tessera-run/tessera/tool"
 )
 
 // Causes of a run's context ending, told apart when writing the outcome.
@@ -95,6 +96,15 @@ func (e *Engine) runExecution(ctx context.Context, id int64) error {
 	return e.finish(ex, res, out)
 }
 
+// resolveTools turns tool names into tools; without a resolver there are
+// no tools to have.
+func (e *Engine) resolveTools(names []string) ([]tool.Tool, error) {
+	if e.cfg.Tools == nil {
+		return nil, tessera.Errorf(tessera.EINVALID, "The tools %s are not available on this server.", strings.Join(names, ", "))
+	}
+	return e.cfg.Tools.Resolve(names)
+}
+
 // timeout is the execution's own deadline, within the server's maximum.
 func (e *Engine) timeout(ex *tessera.Execution) time.Duration {
 	if ex.TimeoutMS > 0 {
@@ -117,13 +127,14 @@ func (e *Engine) untrack(id int64) {
 
 // outcome is what a run produced.
 type outcome struct {
-	status    tessera.Status
-	output    string
-	errMsg    string
-	modelUsed string
-	usage     tessera.Usage
-	cost      float64
-	credits   float64
+	status     tessera.Status
+	stopReason string
+	output     string
+	errMsg     string
+	modelUsed  string
+	usage      tessera.Usage
+	cost       float64
+	credits    float64
 }
 
 func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) outcome {
@@ -141,6 +152,13 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 	msgs, err := e.conversation(ctx, agent, ex)
 	if err != nil {
 		return e.interrupted(ctx, ex, fmt.Errorf("load thread: %w", err), out)
+	}
+	if names := toolNames(ex.Tools); len(names) > 0 {
+		tools, err := e.resolveTools(names)
+		if err != nil {
+			return outcome{status: tessera.StatusFailed, errMsg: tessera.ErrorMessage(err)}
+		}
+		return e.loop(ctx, ex, res, msgs, tools, out)
 	}
 	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
 	if err != nil {
@@ -212,6 +230,9 @@ func (e *Engine) conversation(ctx context.Context, agent *tessera.Agent, ex *tes
 	if developer != "" {
 		system = append(system, developer)
 	}
+	if ex.ContextType != "" || ex.ContextID != nil {
+		system = append(system, contextLine(ex))
+	}
 	var out []llm.Message
 	if len(system) > 0 {
 		out = append(out, llm.Message{Role: llm.RoleSystem, Content: strings.Join(system, "\n\n")})
@@ -223,6 +244,16 @@ func (e *Engine) conversation(ctx context.Context, agent *tessera.Agent, ex *tes
 		out = append(out, llm.Message{Role: m.Role, Content: m.Content})
 	}
 	return out, nil
+}
+
+// contextLine tells the model which business object the execution is
+// about (seed 003's context_type and context_id).
+func contextLine(ex *tessera.Execution) string {
+	line := "Context: " + ex.ContextType
+	if ex.ContextID != nil {
+		line += fmt.Sprintf(" %d", *ex.ContextID)
+	}
+	return strings.TrimSpace(line)
 }
 
 // historyOf returns the user and assistant messages of the completed turns
@@ -289,6 +320,7 @@ func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	fin, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
 		ID: ex.ID, Attempt: ex.Attempt, Status: res.status, Output: res.output, Error: res.errMsg,
 		ModelUsed: res.modelUsed, Usage: res.usage, Cost: res.cost, Credits: res.credits, Events: pending, Now: e.cfg.Now(),
+		StopReason: res.stopReason,
 	})
 	switch tessera.ErrorCode(err) {
 	case "":

@@ -92,7 +92,7 @@ func setup(t *testing.T) *bundle {
 	}
 	b.agent, err = store.AgentCreate(ctx, &tessera.AgentCreateParams{Now: b.clock.Now(), Agent: &tessera.Agent{
 		WorkspaceID: 1, Slug: "a", Title: "A", Type: tessera.AgentTypeChat, Instructions: "Speak {{lang}}.",
-		Questions: []tessera.Question{{Name: "lang", Type: tessera.QuestionText}}, Model: "priced", MaxIterations: 1,
+		Questions: []tessera.Question{{Name: "lang", Type: tessera.QuestionText}}, Model: "priced", MaxIterations: 10,
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,12 @@ type ExecuteRequest struct {
 	Timeout time.Duration
 	// MultitaskStrategy overrides the agent's thread policy ("" keeps it).
 	MultitaskStrategy string
+	// MaxIterations overrides the agent's cap on model calls (0 keeps it).
+	MaxIterations int
+	// InstanceID, ContextType and ContextID come from seed 003's surface.
+	InstanceID  *int64
+	ContextType string
+	ContextID   *int64
 	// IdempotencyKey and RequestHash deduplicate retried submissions.
 	IdempotencyKey string
 	RequestHash    string
@@ -84,12 +90,16 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 	if _, err := e.cfg.Registry.Resolve(model); err != nil {
 		v.Add("model", "%s", err.Error())
 	}
-	tools := req.Tools
-	if tools == "" {
-		tools = strings.Join(agent.Tools, ",")
+	tools, err := e.effectiveTools(agent, req.Tools)
+	if err != nil {
+		v.Add("tools", "%s", tessera.ErrorMessage(err))
 	}
-	if tools != "" && tools != "no-tools" {
-		v.Add("tools", "The tools value %q is not available on this server: only \"no-tools\" is supported.", tools)
+	maxIter := agent.MaxIterations
+	if req.MaxIterations != 0 {
+		if req.MaxIterations < 1 || req.MaxIterations > tessera.MaxIterationsCap {
+			v.Add("max_iterations", "The max_iterations must be between 1 and %d.", tessera.MaxIterationsCap)
+		}
+		maxIter = req.MaxIterations
 	}
 	for _, id := range req.FileIDs {
 		// There is no file store yet, so every id is unknown: refusing is
@@ -136,9 +146,38 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 	return &tessera.Execution{
 		WorkspaceID: req.WorkspaceID, AgentID: agent.ID, RootID: rootID, Status: tessera.StatusQueued,
 		TriggerType: trigger, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
-		Model: model, Temperature: temp, Tools: tools, TimeoutMS: timeout.Milliseconds(),
+		Model: model, Temperature: temp, Tools: tools, TimeoutMS: timeout.Milliseconds(), MaxIterations: maxIter,
+		InstanceID: req.InstanceID, ContextType: req.ContextType, ContextID: req.ContextID,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
 	}, nil
+}
+
+// effectiveTools is the tool set an execution runs with, as names joined
+// by commas: the request's Tess value ("no-tools", "internet", a site
+// name…), "agent" or nothing for the agent's own tools. Unknown names are
+// EINVALID.
+func (e *Engine) effectiveTools(agent *tessera.Agent, requested string) (string, error) {
+	names := toolNames(requested)
+	if requested == "" || (len(names) == 1 && names[0] == "agent") {
+		names = toolNames(strings.Join(agent.Tools, ","))
+	}
+	if len(names) == 0 {
+		return "no-tools", nil
+	}
+	if _, err := e.resolveTools(names); err != nil {
+		return "", err
+	}
+	return strings.Join(names, ","), nil
+}
+
+// CheckTools reports whether every name is a tool this server has, for
+// agent definitions. The error is EINVALID.
+func (e *Engine) CheckTools(names []string) error {
+	if names = toolNames(strings.Join(names, ",")); len(names) == 0 {
+		return nil
+	}
+	_, err := e.resolveTools(names)
+	return err
 }
 
 // applyThreadPolicy handles a new turn of a busy thread: enqueue lets it
@@ -194,6 +233,10 @@ func turnMessages(agent *tessera.Agent, inputs map[string]any, sent, history []t
 	if agent.Type == tessera.AgentTypeText {
 		if prompt == "" {
 			prompt = listInputs(agent, inputs)
+		}
+		if prompt == "" && len(sent) > 0 && sent[len(sent)-1].Role == tessera.RoleUser {
+			// No template and no answers: the caller's message is the prompt.
+			prompt = sent[len(sent)-1].Content
 		}
 		if prompt == "" {
 			return nil, "", invalidField("prompt", "This text agent has no prompt template and no inputs were given.")

@@ -11,7 +11,8 @@ import (
 	"github.com/tessera-run/tessera"
 )
 
-const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, api_key_id, input, inputs,
+const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, api_key_id,
+	instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs,
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
 	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at`
@@ -20,11 +21,11 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 // inserts nothing (and RETURNING yields no row); a concurrent insert of the
 // same key makes it wait for that transaction, so exactly one wins.
 const insertExecution = `INSERT INTO executions (workspace_id, agent_id, root_id, status, trigger_type,
-	api_key_id, input, inputs, messages, model, model_used, temperature, tools, output, error,
-	input_tokens, output_tokens, cached_input_tokens, cost, credits, timeout_ms, idempotency_key, request_hash,
-	metadata, created_at, updated_at)
+	api_key_id, instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs, messages,
+	model, model_used, temperature, tools, output, error, input_tokens, output_tokens, cached_input_tokens,
+	cost, credits, timeout_ms, idempotency_key, request_hash, metadata, created_at, updated_at)
 	VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-		$20, $21, $22, $23, $24, $24)
+		$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $29)
 	ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
 	RETURNING id`
 
@@ -99,7 +100,8 @@ func insertArgs(params *tessera.ExecutionCreateParams) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{e.WorkspaceID, e.AgentID, e.RootID, e.TriggerType, e.APIKeyID, e.Input, inputs,
+	return []any{e.WorkspaceID, e.AgentID, e.RootID, e.TriggerType, e.APIKeyID,
+		e.InstanceID, e.ContextType, e.ContextID, e.MaxIterations, e.StopReason, e.Input, inputs,
 		messages, e.Model, e.ModelUsed, e.Temperature, e.Tools, e.Output, e.Error,
 		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits, e.TimeoutMS,
 		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), ts(params.Now)}, nil
@@ -141,6 +143,8 @@ func getExecution(ctx context.Context, q querier, cond string, args ...any) (*te
 
 // ExecutionList returns one page of a workspace's executions ordered by id
 // and the total matching count. A Limit of zero or less returns them all.
+// CreatedAfter is inclusive and CreatedBefore exclusive, compared with
+// CreatedAt as the store returns it.
 func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionListParams) ([]*tessera.Execution, int, error) {
 	if params.WorkspaceID == 0 {
 		return nil, 0, wrap("execution list", errNoWorkspace)
@@ -150,6 +154,26 @@ func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionList
 	w.add("workspace_id = " + ws)
 	if params.AgentID != 0 {
 		w.add("agent_id = " + w.arg(params.AgentID))
+	}
+	if params.InstanceID != 0 {
+		w.add("instance_id = " + w.arg(params.InstanceID))
+	}
+	if params.TriggerType != "" {
+		w.add("trigger_type = " + w.arg(params.TriggerType))
+	}
+	if params.ContextType != "" {
+		w.add("context_type = " + w.arg(params.ContextType))
+	}
+	if params.ContextID != 0 {
+		w.add("context_id = " + w.arg(params.ContextID))
+	}
+	// The bounds compare with CreatedAt as returned (whole microseconds):
+	// rounding a bound up to the microsecond keeps both exact.
+	if !params.CreatedAfter.IsZero() {
+		w.add("created_at >= " + w.arg(ceilMicro(params.CreatedAfter)))
+	}
+	if !params.CreatedBefore.IsZero() {
+		w.add("created_at < " + w.arg(ceilMicro(params.CreatedBefore)))
 	}
 	if params.RootID != 0 {
 		w.add("root_id = " + w.arg(params.RootID))
@@ -198,7 +222,7 @@ func scanExecution(row pgx.Row) (*tessera.Execution, error) {
 	var lease, started, completed *time.Time
 	var created, updated time.Time
 	err := row.Scan(&e.ID, &e.WorkspaceID, &e.AgentID, &e.RootID, &e.Status, &e.TriggerType, &e.APIKeyID,
-		&e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &e.Temperature, &e.Tools, &e.Output, &e.Error,
+		&e.InstanceID, &e.ContextType, &e.ContextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &e.Temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey,
 		&e.RequestHash, &metadata, &created, &updated, &started, &completed)

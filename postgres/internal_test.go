@@ -79,6 +79,10 @@ func TestMigrateFromInitial(t *testing.T) {
 	if e.LastEventSeq != 0 || e.CancelRequested || e.TimeoutMS != 0 {
 		t.Fatalf("old execution: LastEventSeq, CancelRequested, TimeoutMS = %d, %v, %d; want zeros", e.LastEventSeq, e.CancelRequested, e.TimeoutMS)
 	}
+	if e.InstanceID != nil || e.ContextType != "" || e.ContextID != nil || e.MaxIterations != 0 || e.StopReason != "" {
+		t.Fatalf("old execution: InstanceID, ContextType, ContextID, MaxIterations, StopReason = %v, %q, %v, %d, %q; want zeros",
+			e.InstanceID, e.ContextType, e.ContextID, e.MaxIterations, e.StopReason)
+	}
 
 	// Its log starts at 1 with the first change after the upgrade.
 	requeued, _, err := s.ExecutionRequeueExpired(ctx, &tessera.ExecutionRequeueParams{Now: now.Add(time.Second), MaxAttempts: 3})
@@ -93,9 +97,18 @@ func TestMigrateFromInitial(t *testing.T) {
 		t.Fatalf("events = %+v, want one status event with seq 1", events)
 	}
 
-	// 00002 goes down and up again, and 00001 down to nothing.
-	if _, err := p.DownTo(ctx, 1); err != nil {
-		t.Fatalf("migrate down to 00001: %v", err)
+	// An instance of the old agent.
+	if _, err := s.InstanceCreate(ctx, &tessera.InstanceCreateParams{
+		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: 1, Name: "i"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 00003 and 00002 go down (with rows in their tables) and up again, and
+	// then everything down to nothing.
+	for _, version := range []int64{2, 1} {
+		if _, err := p.DownTo(ctx, version); err != nil {
+			t.Fatalf("migrate down to %05d: %v", version, err)
+		}
 	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate up again: %v", err)
@@ -234,6 +247,20 @@ func TestQueryPlans(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Executions spread over workspaces, agents, instances and hours, so
+	// that the planner weighs the indexes of ExecutionList's filters by what
+	// they select instead of finding them all alike on empty tables.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO workspaces (id, name, created_at, updated_at)
+			SELECT g, 'w', now(), now() FROM generate_series(1, 4) AS g;
+		INSERT INTO executions (workspace_id, agent_id, root_id, status, lease_expires_at, instance_id,
+				created_at, updated_at)
+			SELECT 1 + g % 4, 1 + g % 10, g, CASE g % 100 WHEN 0 THEN 'running' WHEN 1 THEN 'queued' ELSE 'completed' END,
+				CASE g % 100 WHEN 0 THEN now() END, CASE WHEN g % 20 = 0 THEN g % 7 END,
+				now() - g * interval '1 hour', now()
+			FROM generate_series(1, 5000) AS g;
+		ANALYZE executions`); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ query, want string }{
 		{`SELECT ` + busyThread + ` FROM executions WHERE id = 1`, "executions_root_active"},
 		{`SELECT id FROM executions WHERE status = 'running' AND lease_expires_at < now()
@@ -243,6 +270,20 @@ func TestQueryPlans(t *testing.T) {
 		{`SELECT ` + eventColumns + ` FROM execution_events WHERE execution_id = 1 AND seq > 3 ORDER BY seq LIMIT 5`,
 			"execution_events_pkey"},
 		{strings.NewReplacer("$1", "now()", "$2", "10").Replace(deleteEventsBefore), "execution_events_pkey"},
+		// ExecutionList's instance and created_at filters: the count and the page.
+		{`SELECT COUNT(*) FROM executions WHERE workspace_id = 1 AND instance_id = 2`, "executions_workspace_instance"},
+		{`SELECT ` + execColumns + ` FROM executions WHERE workspace_id = 1 AND instance_id = 2 ORDER BY id LIMIT 10`,
+			"executions_workspace_instance"},
+		{`SELECT COUNT(*) FROM executions WHERE workspace_id = 1
+			AND created_at >= now() - interval '2 days' AND created_at < now() - interval '1 day'`,
+			"executions_workspace_created"},
+		{`SELECT ` + execColumns + ` FROM executions WHERE workspace_id = 1
+			AND created_at >= now() - interval '2 days' AND created_at < now() - interval '1 day' ORDER BY id LIMIT 10`,
+			"executions_workspace_created"},
+		{`SELECT COUNT(*) FROM agent_instances WHERE workspace_id = 1 AND agent_id = 2`, "agent_instances_agent_id"},
+		{`SELECT ` + instanceColumns + ` FROM agent_instances WHERE workspace_id = 1 ORDER BY id`,
+			"agent_instances_workspace_id"},
+		{`SELECT MAX(attempt) FROM execution_iterations WHERE execution_id = 1`, "execution_iterations_pkey"},
 	} {
 		var plan []string
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

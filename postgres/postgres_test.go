@@ -172,8 +172,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		err := e.store.Pool().QueryRow(e.ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{schema, "tessera_migrations"}.Sanitize()+
 			` WHERE version_id > 0`).Scan(&applied)
 		ok(t, err)
-		if applied != 2 {
-			t.Errorf("schema %s: applied migrations = %d, want 2", schema, applied)
+		if applied != 3 {
+			t.Errorf("schema %s: applied migrations = %d, want 3", schema, applied)
 		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/tessera-run/tessera"
 )
 
-const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, api_key_id, input, inputs,
+const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, api_key_id,
+	instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs,
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
 	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at`
@@ -18,10 +19,10 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 // inserts nothing (and RETURNING yields no row): the conflict target makes
 // the check race-free without relying on the transaction's lock.
 const insertExecution = `INSERT INTO executions (workspace_id, agent_id, root_id, status, trigger_type,
-	api_key_id, input, inputs, messages, model, model_used, temperature, tools, output, error,
+	api_key_id, instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs, messages, model, model_used, temperature, tools, output, error,
 	input_tokens, output_tokens, cached_input_tokens, cost, credits, timeout_ms, idempotency_key, request_hash,
 	metadata, created_at, updated_at)
-	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
 	RETURNING id`
 
@@ -83,7 +84,8 @@ func insertArgs(params *tessera.ExecutionCreateParams) ([]any, error) {
 		return nil, err
 	}
 	now := micros(params.Now)
-	return []any{e.WorkspaceID, e.AgentID, e.RootID, e.TriggerType, nullInt(e.APIKeyID), e.Input, inputs,
+	return []any{e.WorkspaceID, e.AgentID, e.RootID, e.TriggerType, nullInt(e.APIKeyID),
+		nullInt(e.InstanceID), e.ContextType, nullInt(e.ContextID), e.MaxIterations, e.StopReason, e.Input, inputs,
 		messages, e.Model, e.ModelUsed, nullFloat(e.Temperature), e.Tools, e.Output, e.Error,
 		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits, e.TimeoutMS,
 		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), now, now}, nil
@@ -126,6 +128,8 @@ func getExecution(ctx context.Context, q querier, cond string, args ...any) (*te
 
 // ExecutionList returns one page of a workspace's executions ordered by id
 // and the total matching count. A Limit of zero or less returns them all.
+// CreatedAfter is inclusive and CreatedBefore exclusive, compared with
+// CreatedAt as the store returns it.
 func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionListParams) ([]*tessera.Execution, int, error) {
 	if params.WorkspaceID == 0 {
 		return nil, 0, wrap("execution list", errNoWorkspace)
@@ -134,6 +138,26 @@ func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionList
 	w.add("workspace_id = ?", params.WorkspaceID)
 	if params.AgentID != 0 {
 		w.add("agent_id = ?", params.AgentID)
+	}
+	if params.InstanceID != 0 {
+		w.add("instance_id = ?", params.InstanceID)
+	}
+	if params.TriggerType != "" {
+		w.add("trigger_type = ?", params.TriggerType)
+	}
+	if params.ContextType != "" {
+		w.add("context_type = ?", params.ContextType)
+	}
+	if params.ContextID != 0 {
+		w.add("context_id = ?", params.ContextID)
+	}
+	// The bounds compare with CreatedAt as returned (whole microseconds):
+	// rounding a bound up to the microsecond keeps both exact.
+	if !params.CreatedAfter.IsZero() {
+		w.add("created_at >= ?", micros(ceilMicro(params.CreatedAfter)))
+	}
+	if !params.CreatedBefore.IsZero() {
+		w.add("created_at < ?", micros(ceilMicro(params.CreatedBefore)))
 	}
 	if params.RootID != 0 {
 		w.add("root_id = ?", params.RootID)
@@ -184,13 +208,13 @@ func nullJSON(raw json.RawMessage) any {
 
 func scanExecution(row scanner) (*tessera.Execution, error) {
 	var e tessera.Execution
-	var apiKeyID, lease, started, completed sql.NullInt64
+	var apiKeyID, instanceID, contextID, lease, started, completed sql.NullInt64
 	var temperature sql.NullFloat64
 	var inputs, messages string
 	var metadata sql.NullString
 	var created, updated int64
 	err := row.Scan(&e.ID, &e.WorkspaceID, &e.AgentID, &e.RootID, &e.Status, &e.TriggerType, &apiKeyID,
-		&e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &temperature, &e.Tools, &e.Output, &e.Error,
+		&instanceID, &e.ContextType, &contextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey, &e.RequestHash, &metadata,
 		&created, &updated, &started, &completed)
@@ -207,6 +231,7 @@ func scanExecution(row scanner) (*tessera.Execution, error) {
 		e.Metadata = json.RawMessage(metadata.String)
 	}
 	e.APIKeyID, e.Temperature = intPtr(apiKeyID), floatPtr(temperature)
+	e.InstanceID, e.ContextID = intPtr(instanceID), intPtr(contextID)
 	e.LeaseExpiresAt, e.StartedAt, e.CompletedAt = timePtr(lease), timePtr(started), timePtr(completed)
 	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &e, nil

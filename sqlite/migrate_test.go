@@ -74,6 +74,10 @@ func TestMigrateFromInitial(t *testing.T) {
 	if e.LastEventSeq != 0 || e.CancelRequested || e.TimeoutMS != 0 {
 		t.Fatalf("old execution: LastEventSeq, CancelRequested, TimeoutMS = %d, %v, %d; want zeros", e.LastEventSeq, e.CancelRequested, e.TimeoutMS)
 	}
+	if e.InstanceID != nil || e.ContextType != "" || e.ContextID != nil || e.MaxIterations != 0 || e.StopReason != "" {
+		t.Fatalf("old execution: InstanceID, ContextType, ContextID, MaxIterations, StopReason = %v, %q, %v, %d, %q; want zeros",
+			e.InstanceID, e.ContextType, e.ContextID, e.MaxIterations, e.StopReason)
+	}
 
 	// Its log starts at 1 with the first change after the upgrade.
 	requeued, _, err := s.ExecutionRequeueExpired(ctx, &tessera.ExecutionRequeueParams{Now: now.Add(time.Second), MaxAttempts: 3})
@@ -88,9 +92,17 @@ func TestMigrateFromInitial(t *testing.T) {
 		t.Fatalf("events = %+v, want one status event with seq 1", events)
 	}
 
-	// 00002 goes down and up again.
-	if _, err := provider(t, s).DownTo(ctx, 1); err != nil {
-		t.Fatalf("migrate down to 00001: %v", err)
+	// An instance of the old agent, and the old execution's steps.
+	if _, err := s.InstanceCreate(ctx, &tessera.InstanceCreateParams{
+		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: 1, Name: "i"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 00003 and 00002 go down (with rows in their tables) and up again.
+	for _, version := range []int64{2, 1} {
+		if _, err := provider(t, s).DownTo(ctx, version); err != nil {
+			t.Fatalf("migrate down to %05d: %v", version, err)
+		}
 	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate up again: %v", err)
@@ -112,6 +124,21 @@ func TestQueryPlans(t *testing.T) {
 		{deleteEventsBefore, "SEARCH e USING INTEGER PRIMARY KEY (rowid>?)"},
 		{`SELECT ` + eventColumns + ` FROM execution_events WHERE execution_id = 1 AND seq > 3 ORDER BY seq LIMIT 5`,
 			"SEARCH execution_events USING PRIMARY KEY (execution_id=? AND seq>?)"},
+		// ExecutionList's instance and created_at filters, page and count.
+		{`SELECT ` + execColumns + ` FROM executions WHERE workspace_id = 1 AND instance_id = 2 ORDER BY id LIMIT 10`,
+			"SEARCH executions USING INDEX executions_workspace_instance (workspace_id=? AND instance_id=?)"},
+		{`SELECT COUNT(*) FROM executions WHERE workspace_id = 1 AND instance_id = 2`,
+			"SEARCH executions USING COVERING INDEX executions_workspace_instance (workspace_id=? AND instance_id=?)"},
+		{`SELECT ` + execColumns + ` FROM executions WHERE workspace_id = 1 AND created_at >= 5 AND created_at < 9 ORDER BY id LIMIT 10`,
+			"SEARCH executions USING INDEX executions_workspace_created (workspace_id=? AND created_at>? AND created_at<?)"},
+		{`SELECT COUNT(*) FROM executions WHERE workspace_id = 1 AND created_at >= 5`,
+			"SEARCH executions USING COVERING INDEX executions_workspace_created (workspace_id=? AND created_at>?)"},
+		{`SELECT ` + instanceColumns + ` FROM agent_instances WHERE workspace_id = 1 AND agent_id = 2 ORDER BY id`,
+			"SEARCH agent_instances USING INDEX agent_instances_agent_id (agent_id=?)"},
+		// IterationList's latest attempt and its steps.
+		{`SELECT ` + iterationColumns + ` FROM execution_iterations WHERE execution_id = ?1 AND attempt =
+			(SELECT MAX(attempt) FROM execution_iterations WHERE execution_id = ?1) ORDER BY iteration`,
+			"SEARCH execution_iterations USING PRIMARY KEY (execution_id=? AND attempt=?)"},
 	} {
 		query, want := tc.query, tc.want
 		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, 0, 0)

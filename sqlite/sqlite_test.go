@@ -89,8 +89,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Fatalf("applied migrations = %d, want 2", n)
+	if n != 3 {
+		t.Fatalf("applied migrations = %d, want 3", n)
 	}
 }
 

@@ -61,6 +61,23 @@ type Config struct {
 			Delay time.Duration `yaml:"delay"`
 		} `yaml:"echo"`
 	} `yaml:"providers"`
+	Tools struct {
+		// Timeout bounds one tool call; MaxOutput what it shows the model.
+		Timeout   time.Duration `yaml:"timeout"`
+		MaxOutput int           `yaml:"max_output"`
+		HTTP      struct {
+			// Allow lists CIDRs, addresses or host names that http_request
+			// and web_fetch may reach although the SSRF guard refuses them
+			// (loopback, private, link-local, metadata).
+			Allow            []string      `yaml:"allow"`
+			Timeout          time.Duration `yaml:"timeout"`
+			MaxResponseBytes int64         `yaml:"max_response_bytes"`
+		} `yaml:"http"`
+		WebSearch struct {
+			// SearxngURL is a SearXNG instance with the JSON format enabled.
+			SearxngURL string `yaml:"searxng_url"`
+		} `yaml:"web_search"`
+	} `yaml:"tools"`
 	// Models is the model table: aliases, provider models and prices.
 	Models []llm.Model `yaml:"models"`
 	// Agents declared as code, upserted by slug at start.
@@ -171,6 +188,10 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str(&c.Log.Format, "TESSERA_LOG_FORMAT")
 	str(&c.Providers.OpenAI.APIKey, "OPENAI_API_KEY")
 	str(&c.Providers.OpenAI.BaseURL, "OPENAI_BASE_URL")
+	str(&c.Tools.WebSearch.SearxngURL, "TESSERA_SEARXNG_URL")
+	if v := getenv("TESSERA_TOOLS_HTTP_ALLOW"); v != "" {
+		c.Tools.HTTP.Allow = strings.Split(v, ",")
+	}
 	var errs []error
 	num := func(dst *int, name string) {
 		if v := getenv(name); v != "" {
@@ -201,6 +222,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur(&c.Execution.MaxWait, "TESSERA_MAX_WAIT")
 	dur(&c.Queue.PollInterval, "TESSERA_QUEUE_POLL_INTERVAL")
 	dur(&c.Providers.Echo.Delay, "TESSERA_ECHO_DELAY")
+	dur(&c.Tools.Timeout, "TESSERA_TOOL_TIMEOUT")
 	if v := getenv("TESSERA_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

@@ -112,12 +112,19 @@ type copyTable struct {
 	// identity: the table has an id column backed by a sequence in
 	// PostgreSQL and AUTOINCREMENT in SQLite.
 	identity bool
-	cols     []column
+	// since is the migration that added the table (0: the first one).
+	since int64
+	cols  []column
+	// added names the migration that added a column after the table.
+	added map[string]int64
 }
 
 // copyTables are Tessera's tables in dependency order, with every column of
-// both schemas (sqlite/migrations and postgres/migrations, checked at run
-// time by checkSchema).
+// both schemas (sqlite/migrations and postgres/migrations) and the
+// migration that added it, so that a database at any version this binary
+// knows is copied whole: tablesAt picks what a version has, and
+// checkSchema compares that with both live schemas. A new migration must
+// add its tables and columns here (the copy refuses to run until then).
 var copyTables = []copyTable{
 	{name: "workspaces", key: []string{"id"}, identity: true, cols: []column{
 		{"id", kInt}, {"name", kText}, {"created_at", kTime}, {"updated_at", kTime},
@@ -135,6 +142,10 @@ var copyTables = []copyTable{
 		{"temperature", kNullReal}, {"tools", kJSON}, {"max_iterations", kInt}, {"visibility", kText},
 		{"source", kText}, {"version", kInt}, {"created_at", kTime}, {"updated_at", kTime},
 		{"timeout_seconds", kInt}, {"multitask_strategy", kText},
+	}, added: map[string]int64{"timeout_seconds": 2, "multitask_strategy": 2}},
+	{name: "agent_instances", key: []string{"id"}, identity: true, since: 3, cols: []column{
+		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"name", kText}, {"config", kJSON},
+		{"created_at", kTime}, {"updated_at", kTime},
 	}},
 	{name: "executions", key: []string{"id"}, identity: true, cols: []column{
 		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"root_id", kInt}, {"status", kText},
@@ -145,10 +156,31 @@ var copyTables = []copyTable{
 		{"lease_expires_at", kNullTime}, {"job_id", kInt}, {"idempotency_key", kText}, {"request_hash", kText},
 		{"metadata", kNullJSON}, {"created_at", kTime}, {"updated_at", kTime}, {"started_at", kNullTime},
 		{"completed_at", kNullTime}, {"last_event_seq", kInt}, {"cancel_requested", kBool}, {"timeout_ms", kInt},
-	}},
-	{name: "execution_events", key: []string{"execution_id", "seq"}, cols: []column{
+		{"instance_id", kNullInt}, {"context_type", kText}, {"context_id", kNullInt}, {"max_iterations", kInt},
+		{"stop_reason", kText},
+	}, added: map[string]int64{"last_event_seq": 2, "cancel_requested": 2, "timeout_ms": 2,
+		"instance_id": 3, "context_type": 3, "context_id": 3, "max_iterations": 3, "stop_reason": 3}},
+	{name: "execution_events", key: []string{"execution_id", "seq"}, since: 2, cols: []column{
 		{"execution_id", kInt}, {"seq", kInt}, {"type", kText}, {"data", kJSON}, {"created_at", kTime},
 	}},
+	{name: "execution_iterations", key: []string{"execution_id", "attempt", "iteration"}, since: 3, cols: []column{
+		{"execution_id", kInt}, {"attempt", kInt}, {"iteration", kInt}, {"thought", kText}, {"action", kText},
+		{"action_input", kJSON}, {"observation", kText}, {"error", kText}, {"input_tokens", kInt},
+		{"output_tokens", kInt}, {"latency_ms", kInt}, {"timestamp", kTime},
+	}},
+}
+
+// tablesAt returns the tables and columns of schema version v.
+func tablesAt(v int64) []copyTable {
+	var tables []copyTable
+	for _, t := range copyTables {
+		if t.since > v {
+			continue
+		}
+		t.cols = slices.DeleteFunc(slices.Clone(t.cols), func(c column) bool { return t.added[c.name] > v })
+		tables = append(tables, t)
+	}
+	return tables
 }
 
 func (t *copyTable) colNames() []string {
@@ -291,12 +323,16 @@ type copier struct {
 	log  *slog.Logger
 	jobs jobInserter
 	now  time.Time
+	// tables are those of the databases' schema version.
+	tables []copyTable
 }
 
 func (c *copier) run(ctx context.Context) (*copyReport, error) {
-	if err := c.checkVersions(ctx); err != nil {
+	version, err := c.checkVersions(ctx)
+	if err != nil {
 		return nil, err
 	}
+	c.tables = tablesAt(version)
 	if err := c.checkSchema(ctx); err != nil {
 		return nil, err
 	}
@@ -304,8 +340,8 @@ func (c *copier) run(ctx context.Context) (*copyReport, error) {
 		return nil, err
 	}
 	report := &copyReport{}
-	for i := range copyTables {
-		t := &copyTables[i]
+	for i := range c.tables {
+		t := &c.tables[i]
 		n, err := c.copyTable(ctx, t)
 		if err != nil {
 			return nil, err
@@ -313,7 +349,6 @@ func (c *copier) run(ctx context.Context) (*copyReport, error) {
 		report.Tables = append(report.Tables, tableReport{Name: t.name, Identity: t.identity, Copied: n})
 		c.log.InfoContext(ctx, "copied table", "table", t.name, "rows", n)
 	}
-	var err error
 	if report.Running, report.LeasesEnded, err = c.endLeases(ctx); err != nil {
 		return nil, err
 	}
@@ -329,27 +364,27 @@ func (c *copier) run(ctx context.Context) (*copyReport, error) {
 	return report, nil
 }
 
-// checkVersions requires both databases at the same migration: the column
-// lists are checked too, but this names the fix.
-func (c *copier) checkVersions(ctx context.Context) error {
+// checkVersions requires both databases at the same migration, and
+// returns it: the column lists are checked too, but this names the fix.
+func (c *copier) checkVersions(ctx context.Context) (int64, error) {
 	var srcVersion, dstVersion int64
 	err := c.src.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM tessera_migrations WHERE is_applied`).Scan(&srcVersion)
 	if err != nil {
-		return fmt.Errorf("source is not a Tessera database (no readable tessera_migrations table): %w", err)
+		return 0, fmt.Errorf("source is not a Tessera database (no readable tessera_migrations table): %w", err)
 	}
 	if err := c.dst.QueryRow(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM tessera_migrations WHERE is_applied`).Scan(&dstVersion); err != nil {
-		return fmt.Errorf("target: %w", err)
+		return 0, fmt.Errorf("target: %w", err)
 	}
 	switch {
 	case srcVersion < dstVersion:
-		return fmt.Errorf("the source database is at schema version %d and this tessera's is %d: bring the source up to date first with `tessera migrate --database-url sqlite:PATH` (back it up before), then copy", srcVersion, dstVersion)
+		return 0, fmt.Errorf("the source database is at schema version %d and this tessera's is %d: bring the source up to date first with `tessera migrate --database-url sqlite:PATH` (back it up before), then copy", srcVersion, dstVersion)
 	case srcVersion > dstVersion:
-		return fmt.Errorf("the source database is at schema version %d, newer than this tessera's %d: copy it with the tessera version that wrote it", srcVersion, dstVersion)
+		return 0, fmt.Errorf("the source database is at schema version %d, newer than this tessera's %d: copy it with the tessera version that wrote it", srcVersion, dstVersion)
 	}
-	return nil
+	return srcVersion, nil
 }
 
-// checkSchema compares copyTables with both live schemas and refuses a
+// checkSchema compares c.tables with both live schemas and refuses a
 // source table the copy does not know (it would be left behind).
 func (c *copier) checkSchema(ctx context.Context) error {
 	rows, err := c.src.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
@@ -365,7 +400,7 @@ func (c *copier) checkSchema(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("source schema: %w", err)
 		}
-		if !slices.ContainsFunc(copyTables, func(t copyTable) bool { return t.name == name }) {
+		if !slices.ContainsFunc(c.tables, func(t copyTable) bool { return t.name == name }) {
 			unknown = append(unknown, name)
 		}
 	}
@@ -377,8 +412,8 @@ func (c *copier) checkSchema(ctx context.Context) error {
 		return fmt.Errorf("the source has tables this copy does not know (%s); it would leave them behind, so it stops: use the tessera version that wrote the source", strings.Join(unknown, ", "))
 	}
 	var problems []string
-	for i := range copyTables {
-		t := &copyTables[i]
+	for i := range c.tables {
+		t := &c.tables[i]
 		p, err := c.checkSourceTable(ctx, t)
 		if err != nil {
 			return err
@@ -489,8 +524,8 @@ func (t *copyTable) column(name string) (column, bool) {
 // until the copy commits (a server started on the target meanwhile waits,
 // then finds workspace 1 taken) and refuses a target holding any row.
 func (c *copier) lockEmptyTarget(ctx context.Context) error {
-	names := make([]string, len(copyTables))
-	for i, t := range copyTables {
+	names := make([]string, len(c.tables))
+	for i, t := range c.tables {
 		names[i] = pgx.Identifier{t.name}.Sanitize()
 	}
 	if _, err := c.dst.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
@@ -503,7 +538,7 @@ func (c *copier) lockEmptyTarget(ctx context.Context) error {
 		return fmt.Errorf("target: lock tables: %w", err)
 	}
 	var held []string
-	for _, t := range copyTables {
+	for _, t := range c.tables {
 		var n int64
 		if err := c.dst.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{t.name}.Sanitize()).Scan(&n); err != nil {
 			return fmt.Errorf("target: count %s: %w", t.name, err)
@@ -524,7 +559,7 @@ func (c *copier) lockEmptyTarget(ctx context.Context) error {
 // target with COPY, a batch at a time.
 func (c *copier) copyTable(ctx context.Context, t *copyTable) (int64, error) {
 	names := t.colNames()
-	rows, err := c.src.QueryContext(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+t.name+` ORDER BY `+strings.Join(t.key, ", "))
+	rows, err := c.src.QueryContext(ctx, `SELECT `+sqliteIdents(names)+` FROM `+sqliteIdents([]string{t.name})+` ORDER BY `+sqliteIdents(t.key))
 	if err != nil {
 		return 0, fmt.Errorf("source: read %s: %w", t.name, err)
 	}
@@ -595,6 +630,16 @@ func keyString(t *copyTable, row []any) string {
 		return parts[0]
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// sqliteIdents quotes names for SQLite (a column may be named like a
+// keyword: timestamp) and joins them with commas.
+func sqliteIdents(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
+	}
+	return strings.Join(quoted, ", ")
 }
 
 func newHolder(k colKind) any {

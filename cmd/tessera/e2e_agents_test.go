@@ -95,7 +95,7 @@ func TestNativeCreateAgentValidation(t *testing.T) {
 		{"negative temperature", base(map[string]any{"temperature": -0.5}), "body.temperature"},
 		{"unknown field", base(map[string]any{"colour": "red"}), "body.colour"},
 		{"max_iterations too high", base(map[string]any{"max_iterations": 1000}), "body.max_iterations"},
-		{"unknown tool", base(map[string]any{"tools": []string{"internet"}}), "body.tools"},
+		{"unknown tool", base(map[string]any{"tools": []string{"teleport"}}), "body.tools"},
 		{"bad slug", base(map[string]any{"slug": "Not A Slug"}), "body.slug"},
 	}
 	for _, tc := range cases {

@@ -141,6 +141,16 @@ func (db *clusterDB) describeUnfinished(t testing.TB, since time.Time) string {
 		fmt.Fprintf(&b, "\n  execution %d %s attempt %d lease %s, job %d %s attempted %s", x.id, x.status, x.attempt,
 			clusterTime(x.lease), x.jobID, x.jobState, clusterTime(x.attempted))
 	}
+	// River's maintenance (its rescuer of stuck jobs among it) runs on its
+	// elected leader only.
+	type leader struct {
+		id               string
+		elected, expires time.Time
+	}
+	for _, l := range clusterQuery(t, db, func(r pgx.Row) (l leader, err error) { return l, r.Scan(&l.id, &l.elected, &l.expires) },
+		`SELECT leader_id, elected_at, expires_at FROM river_leader`) {
+		fmt.Fprintf(&b, "\n  River leader %s elected %s expires %s", l.id, l.elected.Format("15:04:05.000"), l.expires.Format("15:04:05.000"))
+	}
 	return b.String()
 }
 
@@ -219,6 +229,18 @@ func startNode(t *testing.T, env map[string]string, name string, extra map[strin
 	e["OPENAI_API_KEY"] = "sk-" + name
 	maps.Copy(e, extra)
 	return startChild(t, e)
+}
+
+// clusterLogTail returns the last n lines a node logged, leaving out the
+// access log.
+func clusterLogTail(c *child, n int) string {
+	var lines []string
+	for line := range strings.Lines(c.Stderr.String()) {
+		if !strings.Contains(line, `msg="http request"`) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "")
 }
 
 // clusterNodeOf names the node that made a provider call.
@@ -522,7 +544,9 @@ func TestClusterSurvivesANodeKilledMidway(t *testing.T) {
 	eventually(t, 3*time.Minute, func() bool {
 		p := db.progress(t)
 		return p.Total == n && p.Terminal == n
-	}, func() string { return db.describeUnfinished(t, killAt) })
+	}, func() string {
+		return db.describeUnfinished(t, killAt) + "\nnode0:\n" + clusterLogTail(nodes[0], 20) + "\nnode1:\n" + clusterLogTail(nodes[1], 20)
+	})
 	allDone := time.Now()
 
 	// Exactly once: each succeeded with its own answer and has one done
@@ -795,8 +819,6 @@ func TestClusterCrossNodeWaitStreamAndCancel(t *testing.T) {
 			t.Errorf("in the database: %+v, want cancelled with one done event", st)
 		}
 		t.Logf("cancel on b reached the provider call on a in %v", took.Round(time.Millisecond))
-		for _, r := range fake.Requests() { t.Logf("DEBUG call %d %q by %s", r.Seq, r.LastUserMessage(), clusterNodeOf(r)) }
-		t.Logf("DEBUG A:\n%s\nB:\n%s", a.Stderr, b.Stderr)
 	})
 }
 
@@ -1011,7 +1033,6 @@ func TestClusterNodesGoNotReadyWithoutTheDatabaseAndRecover(t *testing.T) {
 	if st.Done != 1 {
 		t.Errorf("the execution running at the cut has %d done events, want 1", st.Done)
 	}
-	t.Logf("DEBUG node:\n%s", node.Stderr)
 	t.Logf("outage of %v: not ready %v after the cut; ready %v after the database came back, listener back after %v, "+
 		"the interrupted execution succeeded %v after (attempt %d)", outage.Round(time.Millisecond), notReadyAfter.Round(time.Millisecond),
 		readyAfter.Round(time.Millisecond), listenAfter.Round(time.Millisecond), recoveredAfter.Round(time.Millisecond), st.Attempt)

@@ -324,8 +324,10 @@ func TestExecuteToolsAndFileIDs(t *testing.T) {
 	id := s.chatAgent(t, "Tools")
 	s.run(t, id, map[string]any{"messages": "a", "tools": "no-tools"})
 	s.run(t, id, map[string]any{"messages": "b", "file_ids": []int{}})
+	// A Tess tool set runs through the tool loop; the fake answers at once.
+	s.run(t, id, map[string]any{"messages": "c", "tools": "internet"})
 	for name, body := range map[string]map[string]any{
-		"tools internet":   {"messages": "x", "tools": "internet"},
+		"tools unknown":    {"messages": "x", "tools": "teleport"},
 		"tools not string": {"messages": "x", "tools": []string{"no-tools"}},
 		"unknown file ids": {"messages": "x", "file_ids": []int{123, 321}},
 		"bad file ids":     {"messages": "x", "file_ids": []string{"abc"}},

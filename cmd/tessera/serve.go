@@ -25,6 +25,7 @@ import (
 	"github.com/tessera-run/tessera/postgres"
 	"github.com/tessera-run/tessera/queue"
 	"github.com/tessera-run/tessera/sqlite"
+	"github.com/tessera-run/tessera/tool/builtin"
 )
 
 func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -165,7 +166,13 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		store.Close()
 		return nil, usageError{err}
 	}
+	tools, err := newToolResolver(cfg)
+	if err != nil {
+		store.Close()
+		return nil, usageError{err}
+	}
 	eng, err := engine.New(engine.Config{
+		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
 		EventRetention: cfg.Events.Retention, Notifier: notifier, Concurrency: cfg.Workers,
@@ -220,6 +227,26 @@ func openQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg
 		return nil, err
 	}
 	return queue.New(driver, queue.Config{Workers: cfg.Workers, PollInterval: cfg.Queue.PollInterval, Logger: log, Lease: cfg.Execution.Lease})
+}
+
+// newToolResolver builds the built-in tools from the config, checking it
+// (a malformed allow-list entry is a usage error).
+func newToolResolver(cfg Config) (builtin.Resolver, error) {
+	deps := builtin.Deps{HTTP: builtin.HTTPConfig{
+		Allow: cfg.Tools.HTTP.Allow, Timeout: cfg.Tools.HTTP.Timeout, MaxResponseBytes: cfg.Tools.HTTP.MaxResponseBytes,
+	}}
+	if u := cfg.Tools.WebSearch.SearxngURL; u != "" {
+		search, err := builtin.NewSearXNG(builtin.SearXNGConfig{BaseURL: u})
+		if err != nil {
+			return builtin.Resolver{}, fmt.Errorf("tools.web_search: %w", err)
+		}
+		deps.Search = search
+	}
+	r := builtin.Resolver{Deps: deps}
+	if _, err := r.Resolve(nil); err != nil {
+		return builtin.Resolver{}, fmt.Errorf("tools.http: %w", err)
+	}
+	return r, nil
 }
 
 // newRegistry configures the providers from the environment and config:

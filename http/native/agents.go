@@ -122,9 +122,9 @@ func (h *Handler) checkAgent(a *tessera.Agent) error {
 	if a.Slug != "" && tessera.Slugify(a.Slug) != a.Slug {
 		v.Add("slug", "The slug may only hold lowercase letters, digits and dashes.")
 	}
-	for _, t := range a.Tools {
-		if t != "no-tools" {
-			v.Add("tools", "The tool %q is not available on this server: tool use comes with the tool loop.", t)
+	if h.cfg.Tools != nil {
+		if err := h.cfg.Tools.CheckTools(a.Tools); err != nil {
+			v.Add("tools", "%s", tessera.ErrorMessage(err))
 		}
 	}
 	if a.Model != "" {

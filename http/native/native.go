@@ -18,9 +18,11 @@ type Config struct {
 	Store    tessera.Store
 	Registry *llm.Registry
 	Auth     *httpx.Authenticator
-	Logger   *slog.Logger
-	Now      func() time.Time
-	MaxBody  int64
+	// Tools checks the tool names of agent definitions.
+	Tools   interface{ CheckTools(names []string) error }
+	Logger  *slog.Logger
+	Now     func() time.Time
+	MaxBody int64
 }
 
 // Handler serves the native routes.

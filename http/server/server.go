@@ -72,8 +72,9 @@ func New(cfg Config) http.Handler {
 		r.Use(httpx.RequireAuth(auth, writeErr))
 		tess.New(tess.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
 			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
-		instances.New(instances.Config{Store: cfg.Store, Engine: cfg.Engine, Logger: cfg.Logger, Heartbeat: cfg.SSEHeartbeat}).Routes(r)
-		native.New(native.Config{Store: cfg.Store, Registry: cfg.Registry, Auth: auth, Logger: cfg.Logger,
+		instances.New(instances.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
+			Heartbeat: cfg.SSEHeartbeat, Now: cfg.Now, MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
+		native.New(native.Config{Store: cfg.Store, Registry: cfg.Registry, Auth: auth, Logger: cfg.Logger, Tools: cfg.Engine,
 			Now: cfg.Now, MaxBody: cfg.MaxBody}).Routes(r)
 		openaicompat.New(openaicompat.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
 			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait, Heartbeat: cfg.SSEHeartbeat}).Routes(r)

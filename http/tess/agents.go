@@ -11,6 +11,7 @@ import (
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/http/httpx"
 	"github.com/tessera-run/tessera/llm"
+	"github.com/tessera-run/tessera/tool/builtin"
 )
 
 // Agent is an agent as Tess's Get Agent shows it. The native API embeds it.
@@ -70,10 +71,31 @@ func chatQuestions(a *tessera.Agent, reg *llm.Registry) []tessera.Question {
 	return []tessera.Question{
 		{Type: tessera.QuestionSelect, Name: "temperature", Description: "Sampling temperature between 0 and 2: lower is more objective, higher more creative.", Options: tempOpts, Default: temp},
 		{Type: tessera.QuestionSelect, Name: "model", Description: "Choose the model.", Options: models, Default: modelDefault},
-		{Type: tessera.QuestionSelect, Name: "tools", Description: "Choose the tools the agent may use.", Options: []string{"no-tools"}, Default: "no-tools"},
+		{Type: tessera.QuestionSelect, Name: "tools", Description: "Choose the tools the agent may use: its own (agent), the web (internet), a site's search, or none.", Options: toolOptions(a), Default: toolDefault(a)},
 		{Type: tessera.QuestionNumber, Name: "root_id", Description: "The stored session id to continue conversation."},
 		{Type: tessera.QuestionArray, Name: "messages", Description: "The list of messages in the chat history, each with a role (user, assistant, or developer first) and content, same as OpenAI API.", Required: true},
 	}
+}
+
+// toolOptions are the Tess tools values an execute may send.
+func toolOptions(a *tessera.Agent) []string {
+	opts := []string{"no-tools"}
+	if len(a.Tools) > 0 {
+		opts = append(opts, "agent")
+	}
+	for _, name := range builtin.TessToolSetNames() {
+		if name != builtin.NoTools {
+			opts = append(opts, name)
+		}
+	}
+	return opts
+}
+
+func toolDefault(a *tessera.Agent) string {
+	if len(a.Tools) > 0 {
+		return "agent"
+	}
+	return "no-tools"
 }
 
 // modelOptions lists the models a request may name: the agent's own first,

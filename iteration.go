@@ -1,0 +1,38 @@
+package tessera
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Iteration is one step of the tool loop: a tool call the model asked for
+// with what the tool answered, or the final answer (Action FinalAnswer).
+// Iterations are persisted as they happen, so a running execution shows
+// its progress.
+type Iteration struct {
+	ExecutionID int64 `json:"execution_id"`
+	// Attempt is the attempt that ran the step; a retried execution shows
+	// the steps of its latest attempt.
+	Attempt int `json:"attempt"`
+	// Iteration numbers the steps of an attempt from 1.
+	Iteration   int             `json:"iteration"`
+	Thought     string          `json:"thought"`
+	Action      string          `json:"action"`
+	ActionInput json.RawMessage `json:"action_input"`
+	Observation string          `json:"observation"`
+	// Error is set when the tool failed (the model saw it as the observation).
+	Error        string    `json:"error,omitempty"`
+	InputTokens  int64     `json:"input_tokens"`
+	OutputTokens int64     `json:"output_tokens"`
+	LatencyMS    int64     `json:"latency_ms"`
+	Timestamp    time.Time `json:"timestamp"`
+}
+
+// FinalAnswer is the Action of the step that answered.
+const FinalAnswer = "final_answer"
+
+// Stop reasons of an execution's tool loop.
+const (
+	StopFinalAnswer   = "final_answer"
+	StopMaxIterations = "max_iterations"
+)
