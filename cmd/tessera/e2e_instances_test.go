@@ -158,3 +158,28 @@ func TestInstanceSurfaceErrorsAreFastAPIShaped(t *testing.T) {
 		t.Errorf("foreign instance: HTTP %d, want 404", status)
 	}
 }
+
+// Tess's tools: "agent" runs the agent's own tools through the loop.
+func TestTessToolsAgentRunsTheLoop(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Handler: twoStepTask()})
+	id := s.createAgent(t, map[string]any{"title": "Calc", "type": "chat", "tools": []string{"calculator"}}, nil)
+	got := first(t, s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", id),
+		map[string]any{"messages": "six times seven?", "tools": "agent", "waitExecution": true}, nil))
+	if got["status"] != "succeeded" || got["output"] != "The answer is 42." {
+		t.Fatalf("execute = %v", got)
+	}
+	reqs := s.Fake.Requests()
+	if len(reqs) != 2 || len(reqs[0].Tools) != 1 || reqs[0].Tools[0].Name != "calculator" {
+		t.Fatalf("provider saw %d calls, tools %v", len(reqs), reqs[0].Tools)
+	}
+	if res, ok := reqs[1].ToolResult("c1"); !ok || res != "42" {
+		t.Errorf("the calculator's result sent back = %q, %v", res, ok)
+	}
+	// no-tools sends no tools even though the agent has some.
+	s.Fake.SetHandler(llmtest.DefaultHandler)
+	s.run(t, id, map[string]any{"messages": "plain", "tools": "no-tools"})
+	if last := s.Fake.Requests()[2]; len(last.Tools) != 0 {
+		t.Errorf("no-tools offered %v", last.Tools)
+	}
+}
