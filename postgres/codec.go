@@ -12,17 +12,6 @@ import (
 // let the server round instead.
 func ts(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
 
-// ceilMicro rounds t up to the microsecond. A bound compared with stored
-// times, which are whole microseconds, gives the same answer rounded up as
-// it would unrounded.
-func ceilMicro(t time.Time) time.Time {
-	c := t.Truncate(time.Microsecond)
-	if c.Before(t) {
-		c = c.Add(time.Microsecond)
-	}
-	return c
-}
-
 // utc is a time as the store returns it.
 func utc(t time.Time) time.Time { return t.UTC() }
 

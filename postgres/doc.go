@@ -20,10 +20,11 @@
 // can create workspace 1; the sequence is then moved past it, see
 // WorkspaceCreate). Times are timestamptz, written truncated to the
 // microsecond and read back in UTC. Definition JSON (agent questions and
-// tools, execution inputs and messages) is jsonb. Event data and execution
-// metadata are json, which keeps the bytes as written, as SQLite's TEXT
-// does: metadata is returned byte for byte, an event stream reads the same
-// on both backends, and a "\u0000" escape that jsonb refuses is stored.
+// tools, execution inputs and messages, instance configs) is jsonb. Event
+// data, the action inputs of tool-loop steps and execution metadata are
+// json, which keeps the bytes as written, as SQLite's TEXT does: metadata is
+// returned byte for byte, an event stream reads the same on both backends,
+// and a "\u0000" escape that jsonb refuses is stored.
 //
 // PostgreSQL text cannot hold a NUL character or invalid UTF-8, which SQLite
 // stores: a write carrying one fails with EINVALID instead.

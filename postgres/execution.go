@@ -143,8 +143,7 @@ func getExecution(ctx context.Context, q querier, cond string, args ...any) (*te
 
 // ExecutionList returns one page of a workspace's executions ordered by id
 // and the total matching count. A Limit of zero or less returns them all.
-// CreatedAfter is inclusive and CreatedBefore exclusive, compared with
-// CreatedAt as the store returns it.
+// CreatedAfter is inclusive and CreatedBefore exclusive.
 func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionListParams) ([]*tessera.Execution, int, error) {
 	if params.WorkspaceID == 0 {
 		return nil, 0, wrap("execution list", errNoWorkspace)
@@ -167,13 +166,14 @@ func (s *Store) ExecutionList(ctx context.Context, params *tessera.ExecutionList
 	if params.ContextID != 0 {
 		w.add("context_id = " + w.arg(params.ContextID))
 	}
-	// The bounds compare with CreatedAt as returned (whole microseconds):
-	// rounding a bound up to the microsecond keeps both exact.
+	// The bounds are kept to the microsecond, as every time the store is
+	// given: a bound equal to an execution's creation Now is at its
+	// created_at exactly.
 	if !params.CreatedAfter.IsZero() {
-		w.add("created_at >= " + w.arg(ceilMicro(params.CreatedAfter)))
+		w.add("created_at >= " + w.arg(ts(params.CreatedAfter)))
 	}
 	if !params.CreatedBefore.IsZero() {
-		w.add("created_at < " + w.arg(ceilMicro(params.CreatedBefore)))
+		w.add("created_at < " + w.arg(ts(params.CreatedBefore)))
 	}
 	if params.RootID != 0 {
 		w.add("root_id = " + w.arg(params.RootID))

@@ -412,6 +412,62 @@ func TestConcurrentAppendsAcrossNodes(t *testing.T) {
 	}
 }
 
+// Nodes recording the same steps of one attempt at once (a duplicated
+// worker, a retried request) record each step once: every other append of
+// it is ECONFLICT and writes nothing, not even the other steps of its batch.
+func TestConcurrentStepsAcrossNodes(t *testing.T) {
+	e := setup(t)
+	x := e.create(e.store, e.newExec())
+	e.claim(x.ID, time.Hour)
+	const nodes, writers, steps = 3, 2, 20
+	stores := []*postgres.Store{e.store}
+	for range nodes - 1 {
+		stores = append(stores, e.node(e.rec))
+	}
+	var mu sync.Mutex
+	won := map[int]int{} // step → appends that recorded it
+	var wg sync.WaitGroup
+	for i := range nodes * writers {
+		wg.Go(func() {
+			for n := 1; n <= steps; n += 2 {
+				// Each append is two steps, n and n+1, in an order of its own.
+				batch := []*tessera.Iteration{{Iteration: n, Thought: fmt.Sprint(i)}, {Iteration: n + 1, Thought: fmt.Sprint(i)}}
+				if i%2 == 1 {
+					batch[0], batch[1] = batch[1], batch[0]
+				}
+				err := stores[i%nodes].IterationAppend(e.ctx, &tessera.IterationAppendParams{
+					ExecutionID: x.ID, Attempt: 1, Iterations: batch, Now: e.now})
+				if tessera.ErrorCode(err) == tessera.ECONFLICT {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				won[n]++
+				won[n+1]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	got, err := e.store.IterationList(e.ctx, &tessera.IterationListParams{ExecutionID: x.ID})
+	ok(t, err)
+	if len(got) != steps {
+		t.Fatalf("%d steps recorded, want %d", len(got), steps)
+	}
+	for i, it := range got {
+		if it.Iteration != i+1 || won[it.Iteration] != 1 {
+			t.Fatalf("step %d: recorded as step %d by %d appends, want once", i+1, it.Iteration, won[it.Iteration])
+		}
+		// Both steps of a batch come from the one append that won it.
+		if i%2 == 1 && it.Thought != got[i-1].Thought {
+			t.Fatalf("steps %d and %d come from different appends (%s, %s)", i, i+1, got[i-1].Thought, it.Thought)
+		}
+	}
+}
+
 // withAppName returns url with an application_name, by which a test finds
 // its sessions in pg_stat_activity.
 func withAppName(t *testing.T, url, name string) string {

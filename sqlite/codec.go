@@ -14,17 +14,6 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-// ceilMicro rounds t up to the microsecond. A bound compared with stored
-// times, which are whole microseconds, gives the same answer rounded up as
-// it would unrounded.
-func ceilMicro(t time.Time) time.Time {
-	c := t.Truncate(time.Microsecond)
-	if c.Before(t) {
-		c = c.Add(time.Microsecond)
-	}
-	return c
-}
-
 func timePtr(us sql.NullInt64) *time.Time {
 	if !us.Valid {
 		return nil

@@ -19,5 +19,7 @@
 //
 // Every status change appends its event to execution_events in the same
 // transaction; seqs are allocated from executions.last_event_seq by the
-// fenced UPDATE of the change itself (see event.go).
+// fenced UPDATE of the change itself (see event.go). The steps of the tool
+// loop (execution_iterations) are written behind the same fence (see
+// iteration.go).
 package sqlite

@@ -63,7 +63,10 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		in.IdempotencyKey, in.RequestHash = "idem", "hash"
 		in.TimeoutMS = 1_500
 		in.Metadata = json.RawMessage(`{"source":"test","n":[1,2]}`)
+		in.InstanceID, in.ContextType, in.ContextID = ptr(int64(5)), "deal", ptr(int64(42))
+		in.MaxIterations, in.StopReason = 6, tessera.StopFinalAnswer
 		e := f.createExec(in)
+		sameJSON(t, "created", f.getExec(e.ID), e)
 
 		got := f.getExec(e.ID)
 		equal(t, "Inputs", got.Inputs, in.Inputs)
@@ -75,13 +78,27 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		equal(t, "IdempotencyKey", got.IdempotencyKey, "idem")
 		equal(t, "RequestHash", got.RequestHash, "hash")
 		equal(t, "TimeoutMS", got.TimeoutMS, int64(1_500))
+		equal(t, "InstanceID", got.InstanceID, ptr(int64(5)))
+		equal(t, "ContextType", got.ContextType, "deal")
+		equal(t, "ContextID", got.ContextID, ptr(int64(42)))
+		equal(t, "MaxIterations", got.MaxIterations, 6)
+		equal(t, "StopReason", got.StopReason, tessera.StopFinalAnswer)
+
+		// A zero context id is an id, not none.
+		zero := f.newExec(7)
+		zero.ContextType, zero.ContextID = "lead", ptr(int64(0))
+		equal(t, "ContextID 0", f.getExec(f.createExec(zero).ID).ContextID, ptr(int64(0)))
 
 		bare := f.newExec(7)
 		bare.Inputs, bare.Messages = nil, nil
 		got = f.getExec(f.createExec(bare).ID)
 		equal(t, "TimeoutMS unset", got.TimeoutMS, int64(0))
-		if got.Temperature != nil || got.APIKeyID != nil || got.Metadata != nil {
-			t.Fatalf("Temperature, APIKeyID, Metadata = %v, %v, %s; want nil", got.Temperature, got.APIKeyID, got.Metadata)
+		if got.Temperature != nil || got.APIKeyID != nil || got.Metadata != nil || got.InstanceID != nil || got.ContextID != nil {
+			t.Fatalf("Temperature, APIKeyID, Metadata, InstanceID, ContextID = %v, %v, %s, %v, %v; want nil",
+				got.Temperature, got.APIKeyID, got.Metadata, got.InstanceID, got.ContextID)
+		}
+		if got.ContextType != "" || got.MaxIterations != 0 || got.StopReason != "" {
+			t.Fatalf("ContextType, MaxIterations, StopReason = %q, %d, %q; want zeros", got.ContextType, got.MaxIterations, got.StopReason)
 		}
 		if got.Inputs == nil || len(got.Inputs) != 0 || got.Messages == nil || len(got.Messages) != 0 {
 			t.Fatalf("Inputs, Messages = %#v, %#v; want empty, not nil", got.Inputs, got.Messages)
@@ -216,6 +233,37 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		sameJSON(t, "thread rows", got, []*tessera.Execution{f.getExec(root.ID)})
 	})
 
+	t.Run("FinishWritesStopReason", func(t *testing.T) {
+		f := setup(t, newStore)
+		finish := func(reason string, status tessera.Status) *tessera.Execution {
+			t.Helper()
+			e := f.createExec(f.newExec(7))
+			f.claim(e.ID, f.now, lease)
+			got, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{
+				ID: e.ID, Attempt: 1, Status: status, StopReason: reason, Now: f.at(time.Second)})
+			ok(t, err)
+			equal(t, "StopReason returned", got.StopReason, reason)
+			sameJSON(t, "read back", f.getExec(e.ID), got)
+			return got
+		}
+		finish(tessera.StopMaxIterations, tessera.StatusCompleted)
+		finish(tessera.StopFinalAnswer, tessera.StatusCompleted)
+		finish("", tessera.StatusFailed)
+
+		// A stale finish writes no stop reason; the holder's does.
+		e := f.createExec(f.newExec(7))
+		f.claim(e.ID, f.now, lease)
+		f.claim(e.ID, f.at(lease+time.Second), lease)
+		_, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: e.ID, Attempt: 1,
+			Status: tessera.StatusCompleted, StopReason: tessera.StopMaxIterations, Now: f.at(lease + 2*time.Second)})
+		wantCode(t, err, tessera.ECONFLICT)
+		equal(t, "StopReason after a stale finish", f.getExec(e.ID).StopReason, "")
+		got, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: e.ID, Attempt: 2,
+			Status: tessera.StatusCompleted, StopReason: tessera.StopFinalAnswer, Now: f.at(lease + 2*time.Second)})
+		ok(t, err)
+		equal(t, "StopReason", got.StopReason, tessera.StopFinalAnswer)
+	})
+
 	t.Run("NowIsRequired", func(t *testing.T) {
 		f := setup(t, newStore)
 		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: f.newExec(7)})
@@ -297,6 +345,101 @@ func testExecutionList(t *testing.T, newStore NewStore) {
 		got, total = list(t, f, tessera.ExecutionListParams{AgentID: e[0].AgentID, Limit: 1, Offset: 1, Desc: true})
 		equal(t, "filtered page", got, []int64{e[1].ID})
 		equal(t, "filtered total", total, 3)
+	})
+
+	// seedContext: x0 … x4 an hour apart, of two agents, two instances,
+	// every trigger type and business objects of two types; and, in the
+	// other workspace, one that matches every filter of x1.
+	seedContext := func(t *testing.T) (*fixture, []*tessera.Execution, []*tessera.Instance) {
+		f := setup(t, newStore)
+		a, b := f.createAgent(f.newAgent("a")), f.createAgent(f.newAgent("b"))
+		i1 := f.createInstance(f.ws.ID, a.ID, "i1", tessera.InstanceConfig{})
+		i2 := f.createInstance(f.ws.ID, b.ID, "i2", tessera.InstanceConfig{})
+		create := func(at time.Duration, agent *tessera.Agent, instance *tessera.Instance, trigger, ctxType string, ctxID int64) *tessera.Execution {
+			t.Helper()
+			in := f.newExec(agent.ID)
+			in.TriggerType, in.ContextType = trigger, ctxType
+			if instance != nil {
+				in.InstanceID = &instance.ID
+			}
+			if ctxID != 0 {
+				in.ContextID = &ctxID
+			}
+			got, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: in, Now: f.at(at)})
+			ok(t, err)
+			return got
+		}
+		x := []*tessera.Execution{
+			create(0, a, nil, tessera.TriggerAPI, "", 0),
+			create(time.Hour, a, i1, tessera.TriggerManual, "deal", 42),
+			create(2*time.Hour, a, i1, tessera.TriggerScheduled, "deal", 43),
+			create(3*time.Hour, b, i2, tessera.TriggerAPI, "contact", 42),
+			create(4*time.Hour, a, nil, tessera.TriggerEvent, "deal", 42),
+		}
+		theirs := f.newExec(a.ID)
+		theirs.WorkspaceID, theirs.InstanceID, theirs.TriggerType = f.other.ID, &i1.ID, tessera.TriggerManual
+		theirs.ContextType, theirs.ContextID = "deal", ptr(int64(42))
+		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: theirs, Now: f.at(time.Hour)})
+		ok(t, err)
+		return f, x, []*tessera.Instance{i1, i2}
+	}
+
+	t.Run("NewFilters", func(t *testing.T) {
+		f, x, i := seedContext(t)
+		ids := func(xs ...*tessera.Execution) []int64 { return execIDs(xs) }
+		for _, tc := range []struct {
+			name string
+			p    tessera.ExecutionListParams
+			want []int64
+		}{
+			{"instance 1", tessera.ExecutionListParams{InstanceID: i[0].ID}, ids(x[1], x[2])},
+			{"instance 2", tessera.ExecutionListParams{InstanceID: i[1].ID}, ids(x[3])},
+			{"missing instance", tessera.ExecutionListParams{InstanceID: 999}, ids()},
+			{"trigger manual", tessera.ExecutionListParams{TriggerType: tessera.TriggerManual}, ids(x[1])},
+			{"trigger api", tessera.ExecutionListParams{TriggerType: tessera.TriggerAPI}, ids(x[0], x[3])},
+			{"context type deal", tessera.ExecutionListParams{ContextType: "deal"}, ids(x[1], x[2], x[4])},
+			{"context type contact", tessera.ExecutionListParams{ContextType: "contact"}, ids(x[3])},
+			{"context id 42", tessera.ExecutionListParams{ContextID: 42}, ids(x[1], x[3], x[4])},
+			{"context deal 42", tessera.ExecutionListParams{ContextType: "deal", ContextID: 42}, ids(x[1], x[4])},
+			// After is inclusive, before exclusive, both at the Now the
+			// executions were created with (nanoseconds and all).
+			{"created after", tessera.ExecutionListParams{CreatedAfter: f.at(2 * time.Hour)}, ids(x[2], x[3], x[4])},
+			{"created before", tessera.ExecutionListParams{CreatedBefore: f.at(2 * time.Hour)}, ids(x[0], x[1])},
+			{"created between", tessera.ExecutionListParams{CreatedAfter: f.at(time.Hour), CreatedBefore: f.at(3 * time.Hour)},
+				ids(x[1], x[2])},
+			{"created after, as returned", tessera.ExecutionListParams{CreatedAfter: x[3].CreatedAt}, ids(x[3], x[4])},
+			{"created a microsecond after", tessera.ExecutionListParams{CreatedAfter: x[2].CreatedAt.Add(time.Microsecond)},
+				ids(x[3], x[4])},
+			{"created before, another zone", tessera.ExecutionListParams{
+				CreatedBefore: x[1].CreatedAt.Add(time.Microsecond).In(time.FixedZone("EST", -5*3600))}, ids(x[0], x[1])},
+			{"empty window", tessera.ExecutionListParams{CreatedAfter: f.at(3 * time.Hour), CreatedBefore: f.at(3 * time.Hour)}, ids()},
+			{"instance and trigger", tessera.ExecutionListParams{InstanceID: i[0].ID, TriggerType: tessera.TriggerScheduled},
+				ids(x[2])},
+			{"context and window", tessera.ExecutionListParams{ContextType: "deal",
+				CreatedAfter: f.at(time.Hour), CreatedBefore: f.at(4 * time.Hour)}, ids(x[1], x[2])},
+			{"instance, context id and after", tessera.ExecutionListParams{InstanceID: i[0].ID, ContextID: 42,
+				CreatedAfter: f.now}, ids(x[1])},
+			{"with the older filters", tessera.ExecutionListParams{ContextID: 42, AgentID: x[0].AgentID,
+				Statuses: []tessera.Status{tessera.StatusQueued}}, ids(x[1], x[4])},
+			{"agent query and instance", tessera.ExecutionListParams{AgentQuery: "Agent b", InstanceID: i[0].ID}, ids()},
+			{"everything at once", tessera.ExecutionListParams{InstanceID: i[0].ID, TriggerType: tessera.TriggerManual,
+				ContextType: "deal", ContextID: 42, CreatedAfter: f.at(time.Hour), CreatedBefore: f.at(time.Hour + time.Second),
+				AgentID: x[1].AgentID, RootID: x[1].ID}, ids(x[1])},
+		} {
+			got, total := list(t, f, tc.p)
+			equal(t, tc.name+": ids", got, tc.want)
+			equal(t, tc.name+": total", total, len(tc.want))
+		}
+
+		got, total := list(t, f, tessera.ExecutionListParams{ContextType: "deal", Limit: 1, Offset: 1, Desc: true})
+		equal(t, "filtered page", got, ids(x[2]))
+		equal(t, "filtered total", total, 3)
+
+		rows, _, err := f.store.ExecutionList(f.ctx, &tessera.ExecutionListParams{WorkspaceID: f.ws.ID, InstanceID: i[0].ID})
+		ok(t, err)
+		sameJSON(t, "rows", rows, []*tessera.Execution{f.getExec(x[1].ID), f.getExec(x[2].ID)})
+		equal(t, "InstanceID of a listed row", rows[0].InstanceID, &i[0].ID)
+		equal(t, "context of a listed row", [2]any{rows[0].ContextType, *rows[0].ContextID}, [2]any{"deal", int64(42)})
 	})
 
 	t.Run("Rows", func(t *testing.T) {

@@ -32,6 +32,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (tessera.Store, *Enqueued)) {
 		{"ThreadClaim", testThreadClaim},
 		{"Cancel", testCancel},
 		{"Event", testEvents},
+		{"Iteration", testIterations},
+		{"Instance", testInstances},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
