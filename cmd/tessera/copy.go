@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -302,7 +303,7 @@ func openCopySource(ctx context.Context, path string) (*sqlite.Store, error) {
 		return nil, fmt.Errorf("source database: %w", err)
 	}
 	if fi.IsDir() {
-		return nil, fmt.Errorf("source %s is a directory: name the database file (the data dir's is %s)", path, path+string(os.PathSeparator)+"tessera.db")
+		return nil, fmt.Errorf("source %s is a directory: name the database file (the data dir's is %s)", path, filepath.Join(path, "tessera.db"))
 	}
 	src, err := sqlite.Open(ctx, sqlite.Config{Path: path})
 	if err != nil {
@@ -352,6 +353,7 @@ func (c *copier) run(ctx context.Context) (*copyReport, error) {
 	if report.Running, report.LeasesEnded, err = c.endLeases(ctx); err != nil {
 		return nil, err
 	}
+	c.log.InfoContext(ctx, "running executions handed to the sweeper", "running", report.Running, "leases_ended", report.LeasesEnded)
 	if report.Queued, err = c.enqueueQueued(ctx); err != nil {
 		return nil, err
 	}
@@ -850,7 +852,7 @@ func (c *copier) verify(ctx context.Context, report *copyReport) error {
 
 // print writes the table of counts.
 func (r *copyReport) print(w io.Writer) error {
-	const row = "%-18s  %11s  %11s  %13s  %13s  %7s\n"
+	const row = "%-20s  %11s  %11s  %13s  %13s  %7s\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, row, "table", "source rows", "target rows", "source max id", "target max id", "next id")
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }

@@ -85,12 +85,16 @@ type source struct {
 	running       int64
 	cancelRunning int64
 	deletedAgent  int64
+	// deletedInstance is the highest instance id, deleted.
+	deletedInstance int64
 	// The deployment as the SQLite store reads it.
 	workspaces []*tessera.Workspace
 	keys       []*tessera.APIKey
 	agents     map[int64][]*tessera.Agent
+	instances  map[int64][]*tessera.Instance
 	execs      map[int64][]*tessera.Execution
 	events     map[int64][]*tessera.Event
+	iterations map[int64][]*tessera.Iteration
 }
 
 var srcWorkspaces = []int64{1, 2, 7}
@@ -155,6 +159,15 @@ func buildSource(t *testing.T, path string) *source {
 	a5 := agent(7, "seven", "chat", 14, func(a *tessera.Agent) { a.Source = "config" })
 	doomed := agent(1, "doomed", "chat", 15, nil) // the highest agent id, deleted below
 
+	inst := mustGet[*tessera.Instance](t)(store.InstanceCreate(ctx, &tessera.InstanceCreateParams{Now: at(16),
+		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: a1.ID, Name: "support", Config: tessera.InstanceConfig{
+			Model: "fast", Temperature: &temp, Tools: []string{"calculator"}, MaxIterations: 4,
+			InputDefaults: map[string]any{"tone": "short"}, Credentials: map[string]string{"api": "secret"}}}}))
+	gone := mustGet[*tessera.Instance](t)(store.InstanceCreate(ctx, &tessera.InstanceCreateParams{Now: at(17),
+		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: a2.ID, Name: "gone"}}))
+	must(t, store.InstanceDelete(ctx, &tessera.InstanceGetParams{ID: gone.ID, WorkspaceID: 1}))
+	src.deletedInstance = gone.ID
+
 	keyID := keyA.ID
 	exec := func(ws, agentID, root int64, minute int, mod func(*tessera.Execution)) *tessera.Execution {
 		e := &tessera.Execution{WorkspaceID: ws, AgentID: agentID, RootID: root, TriggerType: tessera.TriggerAPI,
@@ -176,19 +189,28 @@ func buildSource(t *testing.T, path string) *source {
 	}
 	finish := func(x *tessera.Execution, minute int, status tessera.Status, output, errMsg string) {
 		mustGet[*tessera.Execution](t)(store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
-			ID: x.ID, Attempt: x.Attempt, Status: status, Output: output, Error: errMsg, ModelUsed: "openai/gpt-4o-mini",
+			ID: x.ID, Attempt: x.Attempt, Status: status, StopReason: tessera.StopFinalAnswer,
+			Output: output, Error: errMsg, ModelUsed: "openai/gpt-4o-mini",
 			Usage: tessera.Usage{InputTokens: 120, OutputTokens: 34, CachedInputTokens: 64}, Cost: 0.000123, Credits: 0.000246,
 			Events: []tessera.EventInput{{Type: tessera.EventDelta, Data: tessera.DeltaData{Text: "tail"}}}, Now: at(minute)}))
 	}
 
-	// Completed, with deltas (one carrying a \u0000 escape, which the json
-	// column keeps) and usage.
+	// Completed, of an instance, with tool-loop steps, deltas (one carrying
+	// a \u0000 escape, which the json column keeps) and usage.
+	contextID := int64(42)
 	e1 := exec(1, a1.ID, 0, 20, func(e *tessera.Execution) {
 		e.APIKeyID, e.Temperature, e.TimeoutMS, e.Tools = &keyID, &temp, 30000, "calculator"
 		e.IdempotencyKey, e.RequestHash = "idem-1", "hash-1"
 		e.Metadata = json.RawMessage(`{"z": 1,  "a": [true, null]}`)
+		e.InstanceID, e.ContextType, e.ContextID, e.MaxIterations = &inst.ID, "ticket", &contextID, 5
 	})
 	c1 := claim(e1.ID, 21, time.Minute)
+	must(t, store.IterationAppend(ctx, &tessera.IterationAppendParams{ExecutionID: e1.ID, Attempt: c1.Attempt, Now: at(22),
+		Iterations: []*tessera.Iteration{
+			{Iteration: 1, Thought: "add", Action: "calculator", ActionInput: json.RawMessage(`{"expr":  "1+1", "z": "\u0000"}`),
+				Observation: "2", InputTokens: 10, OutputTokens: 5, LatencyMS: 120, Timestamp: at(22)},
+			{Iteration: 2, Action: "calculator", ActionInput: json.RawMessage(`{}`), Error: "tool failed", LatencyMS: 7, Timestamp: at(22)},
+		}}))
 	mustGet[[]*tessera.Event](t)(store.EventAppend(ctx, &tessera.EventAppendParams{ExecutionID: e1.ID, Attempt: c1.Attempt, Now: at(22),
 		Events: []tessera.EventInput{{Type: tessera.EventDelta, Data: tessera.DeltaData{Text: "Hel"}},
 			{Type: tessera.EventDelta, Data: tessera.DeltaData{Text: "lo nul \x00 byte"}}}}))
@@ -225,23 +247,42 @@ func buildSource(t *testing.T, path string) *source {
 	// The deployment as the SQLite store reads it.
 	src.workspaces = mustGet[[]*tessera.Workspace](t)(store.WorkspaceList(ctx, &tessera.WorkspaceListParams{}))
 	src.keys = mustGet[[]*tessera.APIKey](t)(store.APIKeyList(ctx, &tessera.APIKeyListParams{}))
-	src.agents, src.execs, src.events = map[int64][]*tessera.Agent{}, map[int64][]*tessera.Execution{}, map[int64][]*tessera.Event{}
+	src.agents, src.instances = map[int64][]*tessera.Agent{}, map[int64][]*tessera.Instance{}
+	src.execs, src.events, src.iterations = map[int64][]*tessera.Execution{}, map[int64][]*tessera.Event{}, map[int64][]*tessera.Iteration{}
 	for _, ws := range srcWorkspaces {
-		agents, _, err := store.AgentList(ctx, &tessera.AgentListParams{WorkspaceID: ws})
-		must(t, err)
-		src.agents[ws] = agents
-		execs, _, err := store.ExecutionList(ctx, &tessera.ExecutionListParams{WorkspaceID: ws})
-		must(t, err)
-		src.execs[ws] = execs
-		for _, x := range execs {
-			src.events[x.ID] = mustGet[[]*tessera.Event](t)(store.EventListAfter(ctx, &tessera.EventListParams{ExecutionID: x.ID, Limit: 1000}))
+		src.agents[ws], src.instances[ws], src.execs[ws] = readWorkspace(t, store, ws)
+		for _, x := range src.execs[ws] {
+			src.events[x.ID], src.iterations[x.ID] = readExecution(t, store, x.ID)
 		}
 	}
-	if len(src.workspaces) != 3 || len(src.keys) != 2 || len(src.execs[1]) != 5 || len(src.events[e1.ID]) != 6 {
-		t.Fatalf("source: %d workspaces, %d live keys, %d executions in workspace 1, %d events of execution %d",
-			len(src.workspaces), len(src.keys), len(src.execs[1]), len(src.events[e1.ID]), e1.ID)
+	if len(src.workspaces) != 3 || len(src.keys) != 2 || len(src.instances[1]) != 1 || len(src.execs[1]) != 5 ||
+		len(src.events[e1.ID]) != 6 || len(src.iterations[e1.ID]) != 2 {
+		t.Fatalf("source: %d workspaces, %d live keys, %d instances and %d executions in workspace 1, %d events and %d iterations of execution %d",
+			len(src.workspaces), len(src.keys), len(src.instances[1]), len(src.execs[1]), len(src.events[e1.ID]), len(src.iterations[e1.ID]), e1.ID)
 	}
 	return src
+}
+
+// readWorkspace reads a workspace's agents, instances and executions.
+func readWorkspace(t *testing.T, store tessera.Store, ws int64) ([]*tessera.Agent, []*tessera.Instance, []*tessera.Execution) {
+	t.Helper()
+	ctx := t.Context()
+	agents, _, err := store.AgentList(ctx, &tessera.AgentListParams{WorkspaceID: ws})
+	must(t, err)
+	instances, _, err := store.InstanceList(ctx, &tessera.InstanceListParams{WorkspaceID: ws})
+	must(t, err)
+	execs, _, err := store.ExecutionList(ctx, &tessera.ExecutionListParams{WorkspaceID: ws})
+	must(t, err)
+	return agents, instances, execs
+}
+
+// readExecution reads an execution's events and tool-loop steps.
+func readExecution(t *testing.T, store tessera.Store, id int64) ([]*tessera.Event, []*tessera.Iteration) {
+	t.Helper()
+	ctx := t.Context()
+	events := mustGet[[]*tessera.Event](t)(store.EventListAfter(ctx, &tessera.EventListParams{ExecutionID: id, Limit: 1000}))
+	iterations := mustGet[[]*tessera.Iteration](t)(store.IterationList(ctx, &tessera.IterationListParams{ExecutionID: id}))
+	return events, iterations
 }
 
 // openTarget opens the copied schema through the PostgreSQL store, with a
@@ -292,6 +333,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		`api_key_workspaces\s+4\s+4\s+-\s+-\s+-\n`,
 		fmt.Sprintf(`agents\s+4\s+4\s+4\s+4\s+%d\n`, src.deletedAgent+1),
 		`executions\s+8\s+8\s+8\s+8\s+9\n`,
+		fmt.Sprintf(`agent_instances\s+1\s+1\s+1\s+1\s+%d\n`, src.deletedInstance+1),
+		`execution_iterations\s+2\s+2\s+-\s+-\s+-\n`,
 		`execution_events\s+\d+\s+\d+\s+-`,
 		`verified: every table's row count and highest id match`,
 		`queued executions given a job in the target's queue: 2\n`,
@@ -317,9 +360,9 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		t.Errorf("revoked key by hash: %v, want ENOTFOUND (revoked_at copied)", err)
 	}
 	for _, ws := range srcWorkspaces {
-		agents, _, err := store.AgentList(ctx, &tessera.AgentListParams{WorkspaceID: ws})
-		must(t, err)
+		agents, instances, _ := readWorkspace(t, store, ws)
 		equal(t, fmt.Sprintf("agents of workspace %d", ws), agents, src.agents[ws])
+		equal(t, fmt.Sprintf("instances of workspace %d", ws), instances, src.instances[ws])
 	}
 
 	// Executions: equal, except that queued ones have their new job and
@@ -360,8 +403,9 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 				}
 			}
 			equal(t, fmt.Sprintf("execution %d", g.ID), g, &want)
-			events := mustGet[[]*tessera.Event](t)(store.EventListAfter(ctx, &tessera.EventListParams{ExecutionID: g.ID, Limit: 1000}))
+			events, iterations := readExecution(t, store, g.ID)
 			equal(t, fmt.Sprintf("events of execution %d", g.ID), events, src.events[g.ID])
+			equal(t, fmt.Sprintf("iterations of execution %d", g.ID), iterations, src.iterations[g.ID])
 		}
 	}
 
@@ -381,6 +425,11 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		WorkspaceID: 1, Slug: "new", Title: "New", Type: "chat", MaxIterations: 1, MultitaskStrategy: "enqueue"}}))
 	if a.ID != src.deletedAgent+1 {
 		t.Errorf("new agent id %d, want %d (past the deleted agent %d)", a.ID, src.deletedAgent+1, src.deletedAgent)
+	}
+	in := mustGet[*tessera.Instance](t)(store.InstanceCreate(ctx, &tessera.InstanceCreateParams{Now: now,
+		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: a.ID, Name: "new"}}))
+	if in.ID != src.deletedInstance+1 {
+		t.Errorf("new instance id %d, want %d (past the deleted instance %d)", in.ID, src.deletedInstance+1, src.deletedInstance)
 	}
 	x, _, err := store.ExecutionCreate(ctx, &tessera.ExecutionCreateParams{Now: now, Execution: &tessera.Execution{
 		WorkspaceID: 1, AgentID: a.ID, Inputs: map[string]any{}, Messages: []tessera.Message{{Role: "user", Content: "x"}}}})
@@ -546,45 +595,22 @@ func TestCopyFailsWholeAndRetries(t *testing.T) {
 
 // Every column of every table arrives unchanged, compared row by row
 // between the two databases with SQL (independently of the copy's own
-// conversions), whatever schema version this tree is at: tables and
-// columns added after the store API tests were written are covered too.
+// conversions), at whatever schema version this tree is: a column that a
+// migration adds and no Store method returns is still covered.
 func TestCopyCopiesEveryColumn(t *testing.T) {
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url)
 	ctx := t.Context()
 	src := buildSource(t, filepath.Join(t.TempDir(), "tessera.db"))
 
-	s, err := sqlite.Open(ctx, sqlite.Config{Path: src.path})
-	must(t, err)
-	db := s.DB()
-	var version int64
-	must(t, db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM tessera_migrations WHERE is_applied`).Scan(&version))
-	if version >= 3 {
-		// Rows of 00003's tables, written directly while the store API for
-		// them is young.
-		e1 := src.execs[1][0]
-		micros := time.Now().UnixMicro()
-		var inst int64
-		must(t, db.QueryRowContext(ctx, `INSERT INTO agent_instances (workspace_id, agent_id, name, config, created_at, updated_at)
-			VALUES (1, ?, 'inst', '{"model": "fast", "credentials": {"k": "secret"}}', ?, ?) RETURNING id`,
-			e1.AgentID, micros, micros+1).Scan(&inst))
-		_, err = db.ExecContext(ctx, `UPDATE executions SET instance_id = ?, context_type = 'ticket', context_id = 42,
-			max_iterations = 5, stop_reason = 'final_answer' WHERE id = ?`, inst, e1.ID)
-		must(t, err)
-		_, err = db.ExecContext(ctx, `INSERT INTO execution_iterations (execution_id, attempt, iteration, thought, action,
-			action_input, observation, error, input_tokens, output_tokens, latency_ms, timestamp)
-			VALUES (?, 1, 1, 'think', 'calculator', '{"expr": "1+1", "z": "\u0000"}', '2', '', 10, 5, 120, ?),
-			       (?, 1, 2, '', '', '{}', '', 'tool failed', 0, 0, 7, ?)`, e1.ID, micros, e1.ID, micros+5)
-		must(t, err)
-	}
-	must(t, s.Close())
-
 	if _, stderr, err := runCopyCLI(t, "sqlite:"+src.path, targetURL(url, schema)); err != nil {
 		t.Fatalf("copy: %v\n%s", err, stderr)
 	}
-	s, err = sqlite.Open(ctx, sqlite.Config{Path: src.path})
+	s, err := sqlite.Open(ctx, sqlite.Config{Path: src.path})
 	must(t, err)
 	defer s.Close()
+	var version int64
+	must(t, s.DB().QueryRowContext(ctx, `SELECT MAX(version_id) FROM tessera_migrations WHERE is_applied`).Scan(&version))
 	target, _ := openTarget(t, url, schema)
 
 	// Columns the copy changes on purpose, checked through the Store API
