@@ -268,6 +268,10 @@ type ExecutionRequeueParams struct {
 	Now         time.Time
 	MaxAttempts int
 	Limit       int
+	// StaleJobBefore, when set, also re-enqueues queued executions whose
+	// job a worker fetched before it and never claimed (the node died
+	// between the fetch and the claim).
+	StaleJobBefore time.Time
 }
 
 // EventStore persists the execution event log.

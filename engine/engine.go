@@ -60,6 +60,10 @@ type Config struct {
 	// recovered by the lease like any other run. 0 leaves every execution
 	// to the queue, unbounded here.
 	Concurrency int
+	// RecoverFetchedJobs says the store shares its database with the
+	// queue's jobs, so the sweeper also re-enqueues executions whose job a
+	// worker fetched and never claimed (its node died in between).
+	RecoverFetchedJobs bool
 	// Tools resolves the tool names of executions; nil allows none.
 	Tools ToolResolver
 	// ToolTimeout bounds one tool call; ToolMaxOutput bounds what a tool
@@ -294,7 +298,7 @@ func (e *Engine) PruneEvents(ctx context.Context) error {
 func (e *Engine) Sweep(ctx context.Context) error {
 	for {
 		requeued, failed, err := e.store.ExecutionRequeueExpired(ctx, &tessera.ExecutionRequeueParams{
-			Now: e.cfg.Now(), MaxAttempts: e.cfg.MaxAttempts, Limit: 100,
+			Now: e.cfg.Now(), MaxAttempts: e.cfg.MaxAttempts, Limit: 100, StaleJobBefore: e.staleJobBefore(),
 		})
 		if err != nil {
 			return fmt.Errorf("engine: requeue expired: %w", err)
@@ -348,6 +352,15 @@ func (e *Engine) Wait(ctx context.Context, workspaceID, id int64, d time.Duratio
 func (e *Engine) wake(id int64) {
 	e.done.signal(id)
 	e.events.publish(id, nil)
+}
+
+// staleJobBefore is when a fetched but unclaimed job counts as abandoned:
+// a lease ago.
+func (e *Engine) staleJobBefore() time.Time {
+	if !e.cfg.RecoverFetchedJobs {
+		return time.Time{}
+	}
+	return e.cfg.Now().Add(-e.cfg.Lease)
 }
 
 // changed wakes this node's waiters and followers and tells the others.

@@ -39,11 +39,13 @@ func (e *ErrRetryLater) RetryAfter() time.Duration { return e.After }
 // error only when the outcome could not be recorded, so the job is retried.
 func (e *Engine) RunExecution(ctx context.Context, id int64) error {
 	if e.slots != nil {
+		// Holding a job while waiting for a slot would keep it from idle
+		// nodes: hand it back for a moment instead.
 		select {
 		case e.slots <- struct{}{}:
 			defer func() { <-e.slots }()
-		case <-ctx.Done():
-			return ctx.Err() // stopping: the job is retried later
+		default:
+			return &ErrRetryLater{After: 100 * time.Millisecond}
 		}
 	}
 	return e.runExecution(ctx, id)

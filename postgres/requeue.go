@@ -66,6 +66,24 @@ func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.Exe
 				return err
 			}
 		}
+		if params.StaleJobBefore.IsZero() {
+			return nil
+		}
+		stale, err := staleJobs(ctx, tx, ts(params.StaleJobBefore), limit)
+		if err != nil {
+			return err
+		}
+		for _, id := range stale {
+			jobID, err := s.enqueueJob(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE executions SET job_id = $1, updated_at = $2 WHERE id = $3 AND status = 'queued'`,
+				jobID, now, id); err != nil {
+				return err
+			}
+			requeued = append(requeued, id)
+		}
 		return nil
 	})
 	if err != nil {
@@ -108,4 +126,21 @@ func (s *Store) requeue(ctx context.Context, tx pgx.Tx, e expiredLease, now time
 
 func interrupted(attempts int) string {
 	return fmt.Sprintf("execution was interrupted %d times (the server stopped or crashed while it ran); giving up", attempts)
+}
+
+// staleJobs returns queued executions whose current job was fetched (River
+// state running) before before and never claimed: the worker that fetched
+// it is gone, and River does not rescue jobs when job timeouts are off.
+func staleJobs(ctx context.Context, tx pgx.Tx, before time.Time, limit int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT e.id FROM executions AS e JOIN river_job AS j ON j.id = e.job_id
+		WHERE e.status = 'queued' AND j.state = 'running' AND j.attempted_at < $1
+		ORDER BY e.id LIMIT $2
+		FOR NO KEY UPDATE OF e SKIP LOCKED`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row pgx.Row) (int64, error) {
+		var id int64
+		return id, row.Scan(&id)
+	})
 }

@@ -50,8 +50,8 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger receives River's warnings and errors.
 	Logger *slog.Logger
-	// Lease is the engine's lease; River rescues jobs stuck in its own
-	// running state after twice that (at least a minute).
+	// Lease is the engine's lease (informational: recovery is the
+	// engine's sweeper's).
 	Lease time.Duration
 }
 
@@ -94,10 +94,9 @@ func New[TTx any](driver riverdriver.Driver[TTx], cfg Config) (*Queue[TTx], erro
 		// Errors only come from an unreachable database; give it weeks
 		// (River's backoff over 25 attempts) rather than drop the job.
 		MaxAttempts: 25,
-		// A job River saw start on a node that then died is handed out
-		// again after this; the engine's lease makes a second delivery of
-		// a live run harmless (its claim is refused).
-		RescueStuckJobsAfter: max(2*cfg.Lease, time.Minute),
+		// River rescues no job while JobTimeout is off; a job fetched by a
+		// node that died before claiming its execution is re-enqueued by
+		// the engine's sweeper instead (RecoverFetchedJobs).
 		// River's logs are for operators only when something is wrong.
 		Logger: slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}),
 	})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tessera-run/tessera"
 )
@@ -59,12 +60,47 @@ func (s *Store) ExecutionRequeueExpired(ctx context.Context, params *tessera.Exe
 				return err
 			}
 		}
+		if params.StaleJobBefore.IsZero() {
+			return nil
+		}
+		stale, err := staleJobs(ctx, tx, params.StaleJobBefore, limit)
+		if err != nil {
+			return err
+		}
+		for _, id := range stale {
+			jobID, err := s.enqueueJob(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE executions SET job_id = ?, updated_at = ? WHERE id = ? AND status = 'queued'`, jobID, now, id); err != nil {
+				return err
+			}
+			requeued = append(requeued, id)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, wrap("execution requeue", err)
 	}
 	return requeued, failed, nil
+}
+
+// staleJobs returns queued executions whose current job a worker fetched
+// (River state running) before before and never claimed: that worker is
+// gone, and River does not rescue jobs when job timeouts are off. River's
+// SQLite driver keeps attempted_at as UTC text with milliseconds, which
+// compares correctly as text in that same form.
+func staleJobs(ctx context.Context, tx *sql.Tx, before time.Time, limit int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM executions AS e JOIN river_job AS j ON j.id = e.job_id
+		WHERE e.status = 'queued' AND j.state = 'running' AND j.attempted_at < ?
+		ORDER BY e.id LIMIT ?`, before.UTC().Format("2006-01-02 15:04:05.000"), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row scanner) (int64, error) {
+		var id int64
+		return id, row.Scan(&id)
+	})
 }
 
 func expiredLeases(ctx context.Context, tx *sql.Tx, now int64, limit int) ([]expiredLease, error) {

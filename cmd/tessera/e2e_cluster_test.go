@@ -541,7 +541,7 @@ func TestClusterSurvivesANodeKilledMidway(t *testing.T) {
 	}
 
 	// Every execution ends, the survivors doing the rest.
-	eventually(t, 3*time.Minute, func() bool {
+	eventually(t, 2*time.Minute, func() bool {
 		p := db.progress(t)
 		return p.Total == n && p.Terminal == n
 	}, func() string {
@@ -800,6 +800,20 @@ func TestClusterCrossNodeWaitStreamAndCancel(t *testing.T) {
 	})
 
 	t.Run("CancelOnOneNodeEndsTheRunOnTheOther", func(t *testing.T) {
+		select {
+		case <-held.Context().Done():
+			t.Fatal("the held call on a ended before the cancel")
+		default:
+		}
+		n := 0
+		for _, r := range fake.Requests() {
+			if r.LastUserMessage() == "hold on a" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("the provider got %d calls for the held run, want 1 (it was interrupted and run again)", n)
+		}
 		start := time.Now()
 		got := b.must(t, http.StatusAccepted, "POST", path("/api/v1/ai/agents/executions/%d/cancel", blocker), nil, nil)
 		if got["cancel_requested"] != true {
@@ -994,16 +1008,21 @@ func TestClusterNodesGoNotReadyWithoutTheDatabaseAndRecover(t *testing.T) {
 	if db.listeners(t) != 0 {
 		eventually(t, 20*time.Second, func() bool { return db.listeners(t) == 0 }, func() string { return "the listener's session outlives the cut" })
 	}
-	// The run is held while its heartbeats fail; then it finishes while
-	// the database is still away, so its outcome cannot be written.
-	eventually(t, 20*time.Second, func() bool { return strings.Contains(node.Stderr.String(), "execution heartbeat failed") },
-		func() string { return "the node never reported a failed heartbeat:\n" + node.Stderr.String() })
+	// The run is held while its heartbeats fail, long enough for its lease
+	// to lapse (a beat every lease/3); then it finishes while the database
+	// is still away, so its outcome cannot be written.
+	eventually(t, 30*time.Second, func() bool { return strings.Count(node.Stderr.String(), "execution heartbeat failed") >= 4 },
+		func() string { return "the node did not report 4 failed heartbeats:\n" + clusterLogTail(node, 20) })
 	release()
 	select {
 	case <-answered:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the held call was not answered after its release")
 	}
+	eventually(t, 30*time.Second, func() bool { return strings.Contains(node.Stderr.String(), "finish execution") },
+		func() string {
+			return "the node did not report that it could not write the outcome:\n" + clusterLogTail(node, 20)
+		})
 	if st := ready(); st != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d while the database is still away", st)
 	}
@@ -1036,4 +1055,102 @@ func TestClusterNodesGoNotReadyWithoutTheDatabaseAndRecover(t *testing.T) {
 	t.Logf("outage of %v: not ready %v after the cut; ready %v after the database came back, listener back after %v, "+
 		"the interrupted execution succeeded %v after (attempt %d)", outage.Round(time.Millisecond), notReadyAfter.Round(time.Millisecond),
 		readyAfter.Round(time.Millisecond), listenAfter.Round(time.Millisecond), recoveredAfter.Round(time.Millisecond), st.Attempt)
+}
+
+// A node dies after its queue has fetched a job but before the claim of
+// the execution is committed (the window is held open here by a row lock
+// of the test's own, on which the claim waits): the execution is still
+// queued and its job is held by the dead node, so it is not a lease the
+// sweeper could find expired. Another node must still pick it up within
+// about a lease.
+func TestClusterRecoversAnExecutionWhoseJobTheDeadNodeHadFetched(t *testing.T) {
+	t.Parallel()
+	db := newClusterDB(t)
+	const lease = 2 * time.Second
+	hold := make(chan struct{})
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(hold) }) }
+	fake := llmtest.NewTest(t, llmtest.Config{Handler: func(req *llmtest.ChatRequest) llmtest.Reply {
+		if req.LastUserMessage() == "first turn" {
+			select {
+			case <-hold:
+			case <-req.Context().Done():
+			}
+		}
+		return llmtest.DefaultHandler(req)
+	}})
+	t.Cleanup(release)
+	env := clusterEnv(t, fake, db.URL, map[string]string{"TESSERA_LEASE": lease.String(), "TESSERA_WORKERS": "2"})
+	victim := startNode(t, env, "victim", nil)
+	agent := victim.chatAgent(t, "Fetched")
+
+	// The second turn of a thread cannot be claimed while the first runs:
+	// its job is snoozed and fetched again. Its row is locked meanwhile;
+	// once the first turn is done, the next claim matches the row and waits
+	// on the lock, with the job fetched.
+	root := intOf(t, first(t, victim.must(t, http.StatusOK, "POST", path("/agents/%d/execute", agent), map[string]any{"messages": "first turn"}, nil))["id"])
+	clusterAwaitCall(t, fake, "first turn", 30*time.Second)
+	second := intOf(t, first(t, victim.must(t, http.StatusOK, "POST", path("/agents/%d/execute", agent), map[string]any{"messages": "second turn", "root_id": root}, nil))["id"])
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	locker, err := pgx.Connect(ctx, db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(context.Background())
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(ctx, `SELECT id FROM executions WHERE id = $1 FOR UPDATE`, second); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	eventually(t, 30*time.Second, func() bool { return db.executions(t)[root].Status == "completed" },
+		func() string { return fmt.Sprintf("the first turn is %+v", db.executions(t)[root]) })
+	blocked := func() int {
+		return clusterQuery(t, db, func(r pgx.Row) (n int, err error) { return n, r.Scan(&n) },
+			`SELECT count(*)::int FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)) AND query LIKE '%attempt = attempt + 1%'`,
+			int(locker.PgConn().PID()))[0]
+	}
+	eventually(t, 30*time.Second, func() bool { return blocked() == 1 }, func() string {
+		type job struct {
+			state     string
+			scheduled time.Time
+			attempt   int
+		}
+		j := clusterQuery(t, db, func(r pgx.Row) (x job, err error) { return x, r.Scan(&x.state, &x.scheduled, &x.attempt) },
+			`SELECT j.state::text, j.scheduled_at, j.attempt FROM executions e JOIN river_job j ON j.id = e.job_id WHERE e.id = $1`, second)
+		return fmt.Sprintf("no claim of execution %d waits on the test's lock (%d do); its job: %+v\n%s", second, blocked(), j, clusterLogTail(victim, 20))
+	})
+	type job struct {
+		status, state string
+	}
+	j := clusterQuery(t, db, func(r pgx.Row) (x job, err error) { return x, r.Scan(&x.status, &x.state) },
+		`SELECT e.status, j.state::text FROM executions e JOIN river_job j ON j.id = e.job_id WHERE e.id = $1`, second)[0]
+	if j.status != "queued" || j.state != "running" {
+		t.Fatalf("before the kill the second turn is %s with its job %s, want queued with its job running (fetched)", j.status, j.state)
+	}
+
+	killAt := time.Now()
+	if err := victim.signal(t, syscall.SIGKILL, 10*time.Second); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("the victim exited with %v, want killed", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	survivor := startNode(t, env, "survivor", nil)
+	eventually(t, 30*time.Second, func() bool {
+		return db.executions(t)[second].Status == "completed"
+	}, func() string {
+		return fmt.Sprintf("the second turn, whose job the dead node had fetched, was not picked up: %s\nsurvivor:\n%s",
+			db.describeUnfinished(t, killAt), clusterLogTail(survivor, 20))
+	})
+	if r := survivor.awaitResponse(t, second, time.Second); r["output"] != "fake: second turn" {
+		t.Errorf("the second turn = %v", r)
+	}
+	t.Logf("the execution whose job the dead node had fetched finished %v after the kill", time.Since(killAt).Round(time.Millisecond))
 }

@@ -175,7 +175,7 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
-		EventRetention: cfg.Events.Retention, Notifier: notifier, Concurrency: cfg.Workers,
+		EventRetention: cfg.Events.Retention, Notifier: notifier, Concurrency: cfg.Workers, RecoverFetchedJobs: true,
 	})
 	if err != nil {
 		store.Close()
