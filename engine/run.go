@@ -160,6 +160,9 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 		if err != nil {
 			return outcome{status: tessera.StatusFailed, errMsg: tessera.ErrorMessage(err)}
 		}
+		if res.Price.TextReAct {
+			return e.reactLoop(ctx, ex, res, msgs, tools, out)
+		}
 		return e.loop(ctx, ex, res, msgs, tools, out)
 	}
 	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)

@@ -22,6 +22,10 @@ type Model struct {
 	CachedInputPrice float64 `yaml:"cached_input_price" json:"cached_input_price"`
 	// CreditsMultiplier turns cost into credits; 0 means 1.
 	CreditsMultiplier float64 `yaml:"credits_multiplier" json:"credits_multiplier"`
+	// TextReAct makes the tool loop use the text protocol (Thought, Action,
+	// Action Input, Observation, Final Answer) for a model without native
+	// tool calling.
+	TextReAct bool `yaml:"text_react" json:"text_react"`
 }
 
 // Cost returns the dollar cost and the credits of usage on this model.
