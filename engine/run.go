@@ -101,6 +101,9 @@ func (e *Engine) runExecution(ctx context.Context, id int64) error {
 // resolveTools turns tool names into tools; without a resolver there are
 // no tools to have.
 func (e *Engine) resolveTools(names []string) ([]tool.Tool, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
 	if e.cfg.Tools == nil {
 		return nil, tessera.Errorf(tessera.EINVALID, "The tools %s are not available on this server.", strings.Join(names, ", "))
 	}
@@ -156,14 +159,25 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 		return e.interrupted(ctx, ex, fmt.Errorf("load thread: %w", err), out)
 	}
 	if names := toolNames(ex.Tools); len(names) > 0 {
-		tools, err := e.resolveTools(names)
+		agentNames, others := splitAgentTools(names)
+		tools, err := e.resolveTools(others)
+		var acc rollup
+		if err == nil {
+			var sub []tool.Tool
+			sub, err = e.agentTools(ctx, ex, agentNames, &acc)
+			tools = append(tools, sub...)
+		}
 		if err != nil {
 			return outcome{status: tessera.StatusFailed, errMsg: tessera.ErrorMessage(err)}
 		}
+		var o outcome
 		if res.Price.TextReAct {
-			return e.reactLoop(ctx, ex, res, msgs, tools, out)
+			o = e.reactLoop(ctx, ex, res, msgs, tools, out)
+		} else {
+			o = e.loop(ctx, ex, res, msgs, tools, out)
 		}
-		return e.loop(ctx, ex, res, msgs, tools, out)
+		acc.apply(&o)
+		return o
 	}
 	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
 	if err != nil {

@@ -34,6 +34,8 @@ type ExecuteRequest struct {
 	MultitaskStrategy string
 	// MaxIterations overrides the agent's cap on model calls (0 keeps it).
 	MaxIterations int
+	// Metadata is stored on the execution (an agent tool's lineage).
+	Metadata json.RawMessage
 	// InstanceID, ContextType and ContextID come from seed 003's surface.
 	InstanceID  *int64
 	ContextType string
@@ -148,7 +150,7 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 		TriggerType: trigger, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
 		Model: model, Temperature: temp, Tools: tools, TimeoutMS: timeout.Milliseconds(), MaxIterations: maxIter,
 		InstanceID: req.InstanceID, ContextType: req.ContextType, ContextID: req.ContextID,
-		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
+		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, Metadata: req.Metadata,
 	}, nil
 }
 
@@ -164,10 +166,24 @@ func (e *Engine) effectiveTools(agent *tessera.Agent, requested string) (string,
 	if len(names) == 0 {
 		return "no-tools", nil
 	}
-	if _, err := e.resolveTools(names); err != nil {
+	if err := e.checkToolNames(names); err != nil {
 		return "", err
 	}
 	return strings.Join(names, ","), nil
+}
+
+// checkToolNames checks built-in names against the resolver and agent
+// tools ("agent:<slug>") by their form; the slug is looked up when the
+// execution runs, since agents come and go.
+func (e *Engine) checkToolNames(names []string) error {
+	agents, others := splitAgentTools(names)
+	for _, n := range agents {
+		if !agentToolRE.MatchString(n) {
+			return tessera.Errorf(tessera.EINVALID, "The agent tool %q must be agent:<slug>.", n)
+		}
+	}
+	_, err := e.resolveTools(others)
+	return err
 }
 
 // CheckTools reports whether every name is a tool this server has, for
@@ -176,8 +192,7 @@ func (e *Engine) CheckTools(names []string) error {
 	if names = toolNames(strings.Join(names, ",")); len(names) == 0 {
 		return nil
 	}
-	_, err := e.resolveTools(names)
-	return err
+	return e.checkToolNames(names)
 }
 
 // applyThreadPolicy handles a new turn of a busy thread: enqueue lets it
