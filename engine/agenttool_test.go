@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tessera-run/tessera"
@@ -53,5 +54,33 @@ func TestAgentToolRunsAChildAndRollsUpItsCost(t *testing.T) {
 	}
 	if err := e.CheckTools([]string{"agent:Not A Slug"}); tessera.ErrorCode(err) != tessera.EINVALID {
 		t.Errorf("a malformed agent tool name: %v", err)
+	}
+}
+
+func TestAgentToolStopsAtTheDepthLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := b.store.AgentCreate(ctx, &tessera.AgentCreateParams{Now: b.clock.Now(), Agent: &tessera.Agent{
+		WorkspaceID: 1, Slug: "helper", Title: "Helper", Type: tessera.AgentTypeChat, Model: "priced", MaxIterations: 5,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	b.provider.reply = script(t,
+		calls(llm.ToolCall{ID: "h", Name: "agent_helper", Arguments: `{"input":"deeper"}`}),
+		&llm.Response{Content: "could not go deeper"},
+	)
+	e := loopEngine(t, b, resolver{}, nil)
+	// This execution is itself three agents deep.
+	ex := b.submit(t, e, &engine.ExecuteRequest{Messages: userMsg("x"), Tools: "agent:helper", Metadata: []byte(`{"parent_execution_id":1,"agent_depth":3}`)})
+	if err := e.RunExecution(ctx, ex.ID); err != nil {
+		t.Fatal(err)
+	}
+	its := iterations(t, b, ex.ID)
+	if len(its) != 2 || its[0].Error == "" || !strings.Contains(its[0].Observation, "at most 3 deep") {
+		t.Fatalf("iterations = %+v", its)
+	}
+	if list, _, _ := b.store.ExecutionList(ctx, &tessera.ExecutionListParams{WorkspaceID: 1}); len(list) != 1 {
+		t.Errorf("a child was started past the limit: %d executions", len(list))
 	}
 }
