@@ -54,10 +54,7 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 		start := time.Now()
 		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature, Tools: defs}, out.write)
 		if err != nil {
-			o := e.interrupted(ctx, ex, err, out)
-			o.modelUsed, o.usage = res.Spec, toUsage(usage)
-			o.cost, o.credits = res.Price.Cost(usage)
-			return o
+			return e.callFailed(ctx, ex, res, err, out, usage)
 		}
 		usage = addUsage(usage, resp.Usage)
 		latency := time.Since(start).Milliseconds()
@@ -95,6 +92,20 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 			msgs = append(msgs, llm.Message{Role: llm.RoleTool, ToolCallID: c.ID, Content: obs[i].Content})
 		}
 	}
+	return capReached(res, usage, last, maxIter)
+}
+
+// callFailed is the outcome of a loop whose model call failed: what the
+// earlier calls used is still billed.
+func (e *Engine) callFailed(ctx context.Context, ex *tessera.Execution, res *llm.Resolved, err error, out *output, usage llm.Usage) outcome {
+	o := e.interrupted(ctx, ex, err, out)
+	o.modelUsed, o.usage = res.Spec, toUsage(usage)
+	o.cost, o.credits = res.Price.Cost(usage)
+	return o
+}
+
+// capReached is the outcome of a loop that used up its iterations.
+func capReached(res *llm.Resolved, usage llm.Usage, last string, maxIter int) outcome {
 	cost, credits := res.Price.Cost(usage)
 	return outcome{
 		status: tessera.StatusFailed, output: last, modelUsed: res.Spec, usage: toUsage(usage), cost: cost, credits: credits,

@@ -96,10 +96,7 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 		start := time.Now()
 		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
 		if err != nil {
-			o := e.interrupted(ctx, ex, err, out)
-			o.modelUsed, o.usage = res.Spec, toUsage(usage)
-			o.cost, o.credits = res.Price.Cost(usage)
-			return o
+			return e.callFailed(ctx, ex, res, err, out, usage)
 		}
 		usage = addUsage(usage, resp.Usage)
 		reply := clean(resp.Content)
@@ -138,12 +135,7 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 		msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Content: reply},
 			llm.Message{Role: llm.RoleUser, Content: "Observation: " + obs.Content})
 	}
-	cost, credits := res.Price.Cost(usage)
-	return outcome{
-		status: tessera.StatusFailed, output: last, modelUsed: res.Spec, usage: toUsage(usage), cost: cost, credits: credits,
-		errMsg:     fmt.Sprintf("The agent reached its limit of %d iterations without a final answer.", maxIter),
-		stopReason: tessera.StopMaxIterations,
-	}
+	return capReached(res, usage, last, maxIter)
 }
 
 // withSystem adds text to the system message, or starts one.
