@@ -583,7 +583,9 @@ func TestClusterSurvivesANodeKilledMidway(t *testing.T) {
 		if c.Node != "node2" && c.Start.After(killAt) {
 			rerunBySurvivor[c.Marker] = true
 		}
-		if c.Node == "node2" && c.Start.After(killAt) {
+		// A request the node wrote just before SIGKILL landed can reach
+		// the fake a moment later; past this grace the node is gone.
+		if c.Node == "node2" && c.Start.After(killAt.Add(500*time.Millisecond)) {
 			t.Errorf("the dead node called the provider for %q after the kill", c.Marker)
 		}
 	}
@@ -606,6 +608,11 @@ func TestClusterSurvivesANodeKilledMidway(t *testing.T) {
 		switch {
 		case r == nil && ev.Status == "queued" && ev.Attempt >= 1:
 			recovered[ev.ExecutionID] = &recovery{requeued: ev.At.Sub(killAt)}
+		case r == nil && ev.Status == "running" && ev.Attempt >= 2:
+			// Another job of the same execution (its queue job, when it
+			// had started inline) claimed the expired lease directly.
+			d := ev.At.Sub(killAt)
+			recovered[ev.ExecutionID] = &recovery{requeued: d, reclaimed: d}
 		case r != nil && r.reclaimed == 0 && ev.Status == "running":
 			r.reclaimed = ev.At.Sub(killAt)
 		}
