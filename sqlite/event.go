@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tessera-run/tessera"
+	"github.com/tessera-run/tessera/internal/eventenc"
 )
 
 // The event log. An execution's events are numbered from 1 without gaps:
@@ -33,67 +34,15 @@ const DefaultEventDeleteLimit = 1000
 // on bound parameters (5 per row).
 const eventInsertBatch = 200
 
-// encodedEvent is an event ready to insert.
-type encodedEvent struct {
-	typ  string
-	data string
-}
+// The event encoding is shared by both stores (internal/eventenc).
+type encodedEvent = eventenc.Event
 
-// encodeEvents encodes events for insertion. Data is marshalled with
-// encoding/json (a json.RawMessage passes through, checked and compacted);
-// a value that encodes as null is stored as {}. A missing type or a value
-// that does not marshal is EINVALID.
-func encodeEvents(events []tessera.EventInput) ([]encodedEvent, error) {
-	out := make([]encodedEvent, len(events))
-	for i, ev := range events {
-		if ev.Type == "" {
-			return nil, tessera.Errorf(tessera.EINVALID, "event %d has no type", i)
-		}
-		data, err := json.Marshal(ev.Data)
-		if err != nil {
-			return nil, tessera.Errorf(tessera.EINVALID, "the data of event %d (%s) is not valid JSON: %v", i, ev.Type, err)
-		}
-		if string(data) == "null" {
-			data = []byte("{}")
-		}
-		out[i] = encodedEvent{typ: ev.Type, data: string(data)}
-	}
-	return out, nil
-}
-
-// encodeWorkerEvents encodes events written by a worker, which may not
-// write the events the store writes itself with each status change.
-func encodeWorkerEvents(events []tessera.EventInput) ([]encodedEvent, error) {
-	for i, ev := range events {
-		if ev.Type == tessera.EventStatus || ev.Type == tessera.EventDone {
-			return nil, tessera.Errorf(tessera.EINVALID,
-				"event %d: %q events are written by the store with the status change", i, ev.Type)
-		}
-	}
-	return encodeEvents(events)
-}
-
-// statusEvent is the encoded EventStatus of a status change; its data
-// always marshals.
-func statusEvent(status tessera.Status, attempt int) []encodedEvent {
-	data, _ := json.Marshal(tessera.StatusData{Status: status, Attempt: attempt})
-	return []encodedEvent{{typ: tessera.EventStatus, data: string(data)}}
-}
-
-// doneEvent is the encoded EventDone of a terminal state. It is EINVALID
-// when a number does not marshal (a NaN or infinite cost).
-func doneEvent(d tessera.DoneData) ([]encodedEvent, error) {
-	data, err := json.Marshal(d)
-	if err != nil {
-		return nil, tessera.Errorf(tessera.EINVALID, "the terminal state does not encode as JSON: %v", err)
-	}
-	return []encodedEvent{{typ: tessera.EventDone, data: string(data)}}, nil
-}
-
-// doneOf is the DoneData of a terminal execution's row.
-func doneOf(e *tessera.Execution) tessera.DoneData {
-	return tessera.DoneData{Status: e.Status, Output: e.Output, Error: e.Error, Usage: e.Usage, Cost: e.Cost, Credits: e.Credits}
-}
+var (
+	encodeWorkerEvents = eventenc.EncodeWorker
+	statusEvent        = eventenc.Status
+	doneEvent          = eventenc.Done
+	doneOf             = eventenc.DoneOf
+)
 
 // insertEvents inserts events as the last len(events) seqs of execution id,
 // whose last_event_seq is last: the caller has just moved it forward by
@@ -105,9 +54,9 @@ func insertEvents(ctx context.Context, q querier, id, last int64, events []encod
 		args := make([]any, 0, 5*len(chunk))
 		for _, ev := range chunk {
 			seq := first + int64(len(out))
-			args = append(args, id, seq, ev.typ, ev.data, now)
-			out = append(out, &tessera.Event{ExecutionID: id, Seq: seq, Type: ev.typ,
-				Data: json.RawMessage(ev.data), CreatedAt: fromMicros(now)})
+			args = append(args, id, seq, ev.Type, ev.Data, now)
+			out = append(out, &tessera.Event{ExecutionID: id, Seq: seq, Type: ev.Type,
+				Data: json.RawMessage(ev.Data), CreatedAt: fromMicros(now)})
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ")
 		if _, err := q.ExecContext(ctx, `INSERT INTO execution_events (`+eventColumns+`) VALUES `+values, args...); err != nil {
