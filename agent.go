@@ -1,6 +1,7 @@
 package tessera
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -58,10 +59,17 @@ type Agent struct {
 	Prompt    string     `json:"prompt"`
 	Questions []Question `json:"questions"`
 	// Model is the default model (an alias, provider/name or bare name).
-	Model         string   `json:"model"`
-	Temperature   *float64 `json:"temperature"`
-	Tools         []string `json:"tools"`
-	MaxIterations int      `json:"max_iterations"`
+	Model       string   `json:"model"`
+	Temperature *float64 `json:"temperature"`
+	Tools       []string `json:"tools"`
+	// HTTPTools and MCPServers are tools the agent declares for itself;
+	// they join its own tool set.
+	HTTPTools  []HTTPTool  `json:"http_tools"`
+	MCPServers []MCPServer `json:"mcp_servers"`
+	// OutputSchema, when set, is the JSON Schema the final answer must
+	// satisfy; the parsed object is the execution's structured output.
+	OutputSchema  json.RawMessage `json:"output_schema,omitempty"`
+	MaxIterations int             `json:"max_iterations"`
 	// TimeoutSeconds is the agent's execution deadline; 0 means the
 	// server's default. Requests may lower it, never raise it past the
 	// server's maximum.
@@ -146,6 +154,20 @@ func (a *Agent) Validate() error {
 	}
 	if a.Questions == nil {
 		a.Questions = []Question{}
+	}
+	if a.HTTPTools == nil {
+		a.HTTPTools = []HTTPTool{}
+	}
+	if a.MCPServers == nil {
+		a.MCPServers = []MCPServer{}
+	}
+	validateHTTPTools(&v, "http_tools", a.HTTPTools, nil)
+	validateMCPServers(&v, "mcp_servers", a.MCPServers)
+	if len(a.OutputSchema) > 0 && string(a.OutputSchema) != "null" && !isJSONObject(a.OutputSchema) {
+		v.Add("output_schema", "The output_schema must be a JSON Schema object.")
+	}
+	if string(a.OutputSchema) == "null" {
+		a.OutputSchema = nil
 	}
 	validateQuestions(&v, a.Questions)
 	return v.Err()

@@ -20,10 +20,23 @@ type InstanceConfig struct {
 	Temperature   *float64 `json:"temperature,omitempty"`
 	Tools         []string `json:"tools,omitempty"`
 	MaxIterations int      `json:"max_iterations,omitempty"`
+	// HTTPTools and MCPServers join the agent's; one with the name of an
+	// agent's replaces it.
+	HTTPTools  []HTTPTool  `json:"http_tools,omitempty"`
+	MCPServers []MCPServer `json:"mcp_servers,omitempty"`
 	// InputDefaults fill inputs an execution does not give.
 	InputDefaults map[string]any `json:"input_defaults,omitempty"`
 	// Credentials are secret values for tools (header values of HTTP
 	// tools, MCP tokens). They are stored, used, and never returned by the
 	// API.
 	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// Validate checks the config's declared tools. It returns an EINVALID
+// error listing every problem, with fields under "config.".
+func (c *InstanceConfig) Validate() error {
+	var v ValidationErrors
+	validateHTTPTools(&v, "config.http_tools", c.HTTPTools, nil)
+	validateMCPServers(&v, "config.mcp_servers", c.MCPServers)
+	return v.Err()
 }
