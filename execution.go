@@ -97,8 +97,11 @@ type Execution struct {
 	Temperature *float64 `json:"temperature"`
 	Tools       string   `json:"tools"`
 	Output      string   `json:"output"`
-	Error       string   `json:"error"`
-	Usage       Usage    `json:"usage"`
+	// StructuredOutput is the final answer parsed and validated against
+	// the agent's output_schema; nil when the agent declares none.
+	StructuredOutput json.RawMessage `json:"structured_output,omitempty"`
+	Error            string          `json:"error"`
+	Usage            Usage           `json:"usage"`
 	// Cost is in US dollars; Credits is Cost times the model's multiplier.
 	Cost    float64 `json:"cost"`
 	Credits float64 `json:"credits"`

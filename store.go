@@ -2,6 +2,7 @@ package tessera
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -248,11 +249,14 @@ type ExecutionFinishParams struct {
 	// StopMaxIterations), empty when no loop ran.
 	StopReason string
 	Output     string
-	Error      string
-	ModelUsed  string
-	Usage      Usage
-	Cost       float64
-	Credits    float64
+	// StructuredOutput is the parsed answer when the agent has an
+	// output_schema.
+	StructuredOutput json.RawMessage
+	Error            string
+	ModelUsed        string
+	Usage            Usage
+	Cost             float64
+	Credits          float64
 	// Events are appended before the EventDone event (the last deltas).
 	Events []EventInput
 	Now    time.Time

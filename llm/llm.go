@@ -61,6 +61,10 @@ type Request struct {
 	MaxTokens int
 	// Tools the model may call; none means a plain completion.
 	Tools []ToolDef
+	// OutputSchema, when set, asks the provider for a final answer that is
+	// a JSON object satisfying this JSON Schema (structured output). Set it
+	// only for models whose table entry says they support it.
+	OutputSchema json.RawMessage
 }
 
 // Usage is the token usage a provider reported for one call.

@@ -26,6 +26,10 @@ type Model struct {
 	// Action Input, Observation, Final Answer) for a model without native
 	// tool calling.
 	TextReAct bool `yaml:"text_react" json:"text_react"`
+	// StructuredOutput says the provider can hold the answer to a JSON
+	// Schema (OpenAI's response_format json_schema). Without it an agent's
+	// output_schema is asked for in the instructions, then validated.
+	StructuredOutput bool `yaml:"structured_output" json:"structured_output"`
 }
 
 // Cost returns the dollar cost and the credits of usage on this model.

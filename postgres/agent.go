@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,7 +18,8 @@ import (
 // agentDefColumns are the definition fields: what AgentUpdate replaces and
 // AgentUpsertBySlug compares. They match the values of agentDef.
 const agentDefColumns = `slug, title, description, type, instructions, prompt, questions, model,
-	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source`
+	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source,
+	http_tools, mcp_servers, output_schema`
 
 const agentColumns = "id, workspace_id, " + agentDefColumns + ", version, created_at, updated_at"
 
@@ -42,9 +44,17 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	httpTools, err := encodeJSON(a.HTTPTools, "[]")
+	if err != nil {
+		return nil, err
+	}
+	mcpServers, err := encodeJSON(a.MCPServers, "[]")
+	if err != nil {
+		return nil, err
+	}
 	return []any{a.Slug, a.Title, a.Description, a.Type, a.Instructions, a.Prompt, questions, a.Model,
 		a.Temperature, tools, a.MaxIterations, a.TimeoutSeconds, a.MultitaskStrategy, a.Visibility,
-		a.Source}, nil
+		a.Source, httpTools, mcpServers, string(a.OutputSchema)}, nil
 }
 
 // insertAgentSQL inserts a version-1 agent: $1 the workspace, then the
@@ -237,11 +247,12 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 
 func scanAgent(row pgx.Row) (*tessera.Agent, error) {
 	var a tessera.Agent
-	var questions, tools []byte
+	var questions, tools, httpTools, mcpServers []byte
+	var outputSchema string
 	var created, updated time.Time
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Slug, &a.Title, &a.Description, &a.Type, &a.Instructions, &a.Prompt,
 		&questions, &a.Model, &a.Temperature, &tools, &a.MaxIterations, &a.TimeoutSeconds, &a.MultitaskStrategy,
-		&a.Visibility, &a.Source,
+		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema,
 		&a.Version, &created, &updated)
 	if err != nil {
 		return nil, err
@@ -251,6 +262,15 @@ func scanAgent(row pgx.Row) (*tessera.Agent, error) {
 	}
 	if err := decodeJSON(tools, &a.Tools); err != nil {
 		return nil, err
+	}
+	if err := decodeJSON(httpTools, &a.HTTPTools); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(mcpServers, &a.MCPServers); err != nil {
+		return nil, err
+	}
+	if outputSchema != "" {
+		a.OutputSchema = json.RawMessage(outputSchema)
 	}
 	a.CreatedAt, a.UpdatedAt = utc(created), utc(updated)
 	return &a, nil

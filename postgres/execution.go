@@ -15,7 +15,8 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 	instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs,
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
-	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at`
+	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at,
+	structured_output`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row); a concurrent insert of the
@@ -218,16 +219,19 @@ func (s *Store) ExecutionThread(ctx context.Context, params *tessera.ExecutionTh
 
 func scanExecution(row pgx.Row) (*tessera.Execution, error) {
 	var e tessera.Execution
-	var inputs, messages, metadata []byte
+	var inputs, messages, metadata, structured []byte
 	var lease, started, completed *time.Time
 	var created, updated time.Time
 	err := row.Scan(&e.ID, &e.WorkspaceID, &e.AgentID, &e.RootID, &e.Status, &e.TriggerType, &e.APIKeyID,
 		&e.InstanceID, &e.ContextType, &e.ContextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &e.Temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey,
-		&e.RequestHash, &metadata, &created, &updated, &started, &completed)
+		&e.RequestHash, &metadata, &created, &updated, &started, &completed, &structured)
 	if err != nil {
 		return nil, err
+	}
+	if structured != nil {
+		e.StructuredOutput = json.RawMessage(structured)
 	}
 	if err := decodeJSON(inputs, &e.Inputs); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // agentDefColumns are the definition fields: what AgentUpdate replaces and
 // AgentUpsertBySlug compares. They match the values of agentDef.
 const agentDefColumns = `slug, title, description, type, instructions, prompt, questions, model,
-	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source`
+	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source,
+	http_tools, mcp_servers, output_schema`
 
 const agentColumns = "id, workspace_id, " + agentDefColumns + ", version, created_at, updated_at"
 
@@ -29,9 +31,17 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	httpTools, err := encodeJSON(a.HTTPTools, "[]")
+	if err != nil {
+		return nil, err
+	}
+	mcpServers, err := encodeJSON(a.MCPServers, "[]")
+	if err != nil {
+		return nil, err
+	}
 	return []any{a.Slug, a.Title, a.Description, a.Type, a.Instructions, a.Prompt, questions, a.Model,
 		nullFloat(a.Temperature), tools, a.MaxIterations, a.TimeoutSeconds, a.MultitaskStrategy, a.Visibility,
-		a.Source}, nil
+		a.Source, httpTools, mcpServers, string(a.OutputSchema)}, nil
 }
 
 // AgentCreate inserts params.Agent with Version 1. ECONFLICT when the slug
@@ -179,12 +189,12 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 
 func scanAgent(row scanner) (*tessera.Agent, error) {
 	var a tessera.Agent
-	var questions, tools string
+	var questions, tools, httpTools, mcpServers, outputSchema string
 	var temperature sql.NullFloat64
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Slug, &a.Title, &a.Description, &a.Type, &a.Instructions, &a.Prompt,
 		&questions, &a.Model, &temperature, &tools, &a.MaxIterations, &a.TimeoutSeconds, &a.MultitaskStrategy,
-		&a.Visibility, &a.Source,
+		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema,
 		&a.Version, &created, &updated)
 	if err != nil {
 		return nil, err
@@ -194,6 +204,15 @@ func scanAgent(row scanner) (*tessera.Agent, error) {
 	}
 	if err := decodeJSON(tools, &a.Tools); err != nil {
 		return nil, err
+	}
+	if err := decodeJSON(httpTools, &a.HTTPTools); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(mcpServers, &a.MCPServers); err != nil {
+		return nil, err
+	}
+	if outputSchema != "" {
+		a.OutputSchema = json.RawMessage(outputSchema)
 	}
 	a.Temperature = floatPtr(temperature)
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)

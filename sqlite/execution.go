@@ -13,7 +13,8 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 	instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs,
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
-	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at`
+	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at,
+	structured_output`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row): the conflict target makes
@@ -211,15 +212,18 @@ func scanExecution(row scanner) (*tessera.Execution, error) {
 	var apiKeyID, instanceID, contextID, lease, started, completed sql.NullInt64
 	var temperature sql.NullFloat64
 	var inputs, messages string
-	var metadata sql.NullString
+	var metadata, structured sql.NullString
 	var created, updated int64
 	err := row.Scan(&e.ID, &e.WorkspaceID, &e.AgentID, &e.RootID, &e.Status, &e.TriggerType, &apiKeyID,
 		&instanceID, &e.ContextType, &contextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey, &e.RequestHash, &metadata,
-		&created, &updated, &started, &completed)
+		&created, &updated, &started, &completed, &structured)
 	if err != nil {
 		return nil, err
+	}
+	if structured.Valid {
+		e.StructuredOutput = json.RawMessage(structured.String)
 	}
 	if err := decodeJSON(inputs, &e.Inputs); err != nil {
 		return nil, err

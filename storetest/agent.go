@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -24,6 +25,17 @@ func (f *fixture) fullAgent(slug string) *tessera.Agent {
 	a.Tools, a.MaxIterations = []string{"web_search", "http"}, 7
 	a.TimeoutSeconds, a.MultitaskStrategy = 120, tessera.MultitaskReject
 	a.Visibility, a.Source = "public", "config"
+	a.HTTPTools = []tessera.HTTPTool{{
+		Name: "lookup", Description: "Look an order up", Parameters: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}}}`),
+		Method: "POST", URL: "https://api.example.com/orders/{{id}}?key={{secret.api_key}}", Body: `{"id": {{id}}}`,
+		Headers: map[string]string{"Authorization": "Bearer {{secret.token}}"}, TimeoutSeconds: 5,
+	}}
+	a.MCPServers = []tessera.MCPServer{
+		{Name: "docs", URL: "https://mcp.example.com/mcp", Headers: map[string]string{"X-Key": "{{secret.k}}"}, AllowedTools: []string{"search"}},
+		{Name: "local", Command: []string{"mcp-server", "--stdio"}, Env: map[string]string{"TOKEN": "{{secret.t}}"}},
+	}
+	// Key order and spacing are the user's and must survive.
+	a.OutputSchema = json.RawMessage(`{"type": "object", "required": ["b", "a"], "properties": {"b": {"type": "string"}, "a": {"type": "number"}}}`)
 	return a
 }
 
@@ -53,6 +65,7 @@ func testAgents(t *testing.T, newStore NewStore) {
 		bySlug, err := f.store.AgentGetBySlug(f.ctx, f.ws.ID, "full")
 		ok(t, err)
 		sameJSON(t, "by slug", bySlug, want)
+		equal(t, "output_schema text", string(bySlug.OutputSchema), string(in.OutputSchema))
 	})
 
 	t.Run("TemperatureNilAndZero", func(t *testing.T) {
@@ -70,10 +83,13 @@ func testAgents(t *testing.T, newStore NewStore) {
 	t.Run("NilListsReadBackEmpty", func(t *testing.T) {
 		f := setup(t, newStore)
 		a := f.newAgent("nil")
-		a.Questions, a.Tools = nil, nil
+		a.Questions, a.Tools, a.HTTPTools, a.MCPServers = nil, nil, nil, nil
 		got := f.createAgent(a)
 		if got.Questions == nil || len(got.Questions) != 0 || got.Tools == nil || len(got.Tools) != 0 {
 			t.Fatalf("Questions, Tools = %#v, %#v; want empty, not nil", got.Questions, got.Tools)
+		}
+		if got.HTTPTools == nil || len(got.HTTPTools) != 0 || got.MCPServers == nil || len(got.MCPServers) != 0 || got.OutputSchema != nil {
+			t.Fatalf("HTTPTools, MCPServers, OutputSchema = %#v, %#v, %s; want empty, empty, nil", got.HTTPTools, got.MCPServers, got.OutputSchema)
 		}
 	})
 
@@ -298,6 +314,10 @@ func testAgentUpsert(t *testing.T, newStore NewStore) {
 			func(a *tessera.Agent) { a.TimeoutSeconds = 300 },
 			func(a *tessera.Agent) { a.MultitaskStrategy = tessera.MultitaskInterrupt },
 			func(a *tessera.Agent) { a.Source = "api" },
+			func(a *tessera.Agent) { a.HTTPTools[0].URL = "https://api.example.com/v2/{{id}}" },
+			func(a *tessera.Agent) { a.MCPServers = a.MCPServers[:1] },
+			func(a *tessera.Agent) { a.OutputSchema = json.RawMessage(`{"type":"object"}`) },
+			func(a *tessera.Agent) { a.OutputSchema = nil },
 		} {
 			a, err := f.store.AgentGetByID(f.ctx, &tessera.AgentGetParams{ID: base.ID, WorkspaceID: f.ws.ID})
 			ok(t, err)

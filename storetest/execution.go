@@ -264,6 +264,31 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		equal(t, "StopReason", got.StopReason, tessera.StopFinalAnswer)
 	})
 
+	t.Run("FinishWritesStructuredOutput", func(t *testing.T) {
+		f := setup(t, newStore)
+		e := f.createExec(f.newExec(7))
+		if e.StructuredOutput != nil {
+			t.Fatalf("StructuredOutput of a queued execution = %s, want nil", e.StructuredOutput)
+		}
+		f.claim(e.ID, f.now, lease)
+		parsed := json.RawMessage(`{"b":"x","a":[1,2.5,{"c":null}]}`)
+		got, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: e.ID, Attempt: 1,
+			Status: tessera.StatusCompleted, Output: string(parsed), StructuredOutput: parsed, Now: f.at(time.Second)})
+		ok(t, err)
+		// Key order is kept: clients may show the object as the model wrote it.
+		equal(t, "StructuredOutput returned", string(got.StructuredOutput), string(parsed))
+		equal(t, "StructuredOutput read back", string(f.getExec(e.ID).StructuredOutput), string(parsed))
+
+		plain := f.createExec(f.newExec(7))
+		f.claim(plain.ID, f.now, lease)
+		got, err = f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: plain.ID, Attempt: 1,
+			Status: tessera.StatusCompleted, Output: "hi", Now: f.at(time.Second)})
+		ok(t, err)
+		if got.StructuredOutput != nil {
+			t.Fatalf("StructuredOutput without a schema = %s, want nil", got.StructuredOutput)
+		}
+	})
+
 	t.Run("NowIsRequired", func(t *testing.T) {
 		f := setup(t, newStore)
 		_, _, err := f.store.ExecutionCreate(f.ctx, &tessera.ExecutionCreateParams{Execution: f.newExec(7)})

@@ -143,7 +143,9 @@ var copyTables = []copyTable{
 		{"temperature", kNullReal}, {"tools", kJSON}, {"max_iterations", kInt}, {"visibility", kText},
 		{"source", kText}, {"version", kInt}, {"created_at", kTime}, {"updated_at", kTime},
 		{"timeout_seconds", kInt}, {"multitask_strategy", kText},
-	}, added: map[string]int64{"timeout_seconds": 2, "multitask_strategy": 2}},
+		{"http_tools", kJSON}, {"mcp_servers", kJSON}, {"output_schema", kText},
+	}, added: map[string]int64{"timeout_seconds": 2, "multitask_strategy": 2,
+		"http_tools": 4, "mcp_servers": 4, "output_schema": 4}},
 	{name: "agent_instances", key: []string{"id"}, identity: true, since: 3, cols: []column{
 		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"name", kText}, {"config", kJSON},
 		{"created_at", kTime}, {"updated_at", kTime},
@@ -158,9 +160,10 @@ var copyTables = []copyTable{
 		{"metadata", kNullJSON}, {"created_at", kTime}, {"updated_at", kTime}, {"started_at", kNullTime},
 		{"completed_at", kNullTime}, {"last_event_seq", kInt}, {"cancel_requested", kBool}, {"timeout_ms", kInt},
 		{"instance_id", kNullInt}, {"context_type", kText}, {"context_id", kNullInt}, {"max_iterations", kInt},
-		{"stop_reason", kText},
+		{"stop_reason", kText}, {"structured_output", kNullJSON},
 	}, added: map[string]int64{"last_event_seq": 2, "cancel_requested": 2, "timeout_ms": 2,
-		"instance_id": 3, "context_type": 3, "context_id": 3, "max_iterations": 3, "stop_reason": 3}},
+		"instance_id": 3, "context_type": 3, "context_id": 3, "max_iterations": 3, "stop_reason": 3,
+		"structured_output": 4}},
 	{name: "execution_events", key: []string{"execution_id", "seq"}, since: 2, cols: []column{
 		{"execution_id", kInt}, {"seq", kInt}, {"type", kText}, {"data", kJSON}, {"created_at", kTime},
 	}},

@@ -27,6 +27,8 @@ type ChatRequest struct {
 	ToolChoice json.RawMessage `json:"tool_choice"`
 	// ParallelToolCalls is parallel_tool_calls, nil when absent.
 	ParallelToolCalls *bool `json:"parallel_tool_calls"`
+	// ResponseFormat is the raw response_format, nil when absent.
+	ResponseFormat json.RawMessage `json:"response_format"`
 
 	// Raw is the request body as sent, for checks the fields above miss.
 	Raw    []byte      `json:"-"`

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/tessera-run/tessera/llm"
 )
@@ -155,6 +157,20 @@ func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error)
 	}
 	if req.MaxTokens > 0 {
 		params.MaxTokens = param.NewOpt(int64(req.MaxTokens))
+	}
+	if len(req.OutputSchema) > 0 {
+		var schema map[string]any
+		if err := json.Unmarshal(req.OutputSchema, &schema); err != nil || schema == nil {
+			return params, p.newError(0, llm.ErrKindInvalid, "the output schema is not a JSON object", nil)
+		}
+		// Not strict: strict mode accepts only a subset of JSON Schema
+		// (every property required, no additionalProperties), and the
+		// engine validates the answer against the full schema anyway.
+		params.ResponseFormat = sdk.ChatCompletionNewParamsResponseFormatUnion{
+			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{
+				Name: "output", Schema: schema,
+			}},
+		}
 	}
 	return params, nil
 }

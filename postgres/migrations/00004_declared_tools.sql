@@ -1,0 +1,19 @@
+-- Tools an agent declares for itself (HTTP tools and MCP servers, JSON
+-- arrays of tessera.HTTPTool and tessera.MCPServer) and the JSON Schema of
+-- its structured output ('' for none, else the schema's exact text: text,
+-- not jsonb, so the user's key order survives); on executions, the answer
+-- parsed against that schema (NULL when none; json like metadata).
+
+-- +goose Up
+ALTER TABLE agents
+    ADD COLUMN http_tools    jsonb NOT NULL DEFAULT '[]',
+    ADD COLUMN mcp_servers   jsonb NOT NULL DEFAULT '[]',
+    ADD COLUMN output_schema text  NOT NULL DEFAULT '';
+ALTER TABLE executions ADD COLUMN structured_output json;
+
+-- +goose Down
+ALTER TABLE executions DROP COLUMN structured_output;
+ALTER TABLE agents
+    DROP COLUMN output_schema,
+    DROP COLUMN mcp_servers,
+    DROP COLUMN http_tools;
