@@ -35,4 +35,7 @@ const FinalAnswer = "final_answer"
 const (
 	StopFinalAnswer   = "final_answer"
 	StopMaxIterations = "max_iterations"
+	// StopInvalidOutput: the final answer did not satisfy the agent's
+	// output_schema, even after a repair.
+	StopInvalidOutput = "invalid_output"
 )

@@ -22,18 +22,6 @@ const MaxAgentDepth = 3
 
 var agentToolRE = regexp.MustCompile(`^agent:[a-z0-9]+(-[a-z0-9]+)*$`)
 
-// splitAgentTools separates "agent:<slug>" names from the others.
-func splitAgentTools(names []string) (agents, others []string) {
-	for _, n := range names {
-		if strings.HasPrefix(n, agentToolPrefix) {
-			agents = append(agents, n)
-		} else {
-			others = append(others, n)
-		}
-	}
-	return agents, others
-}
-
 // lineage is what an execution started by an agent tool records of its
 // parent, in its metadata.
 type lineage struct {

@@ -52,7 +52,7 @@ func TestAgentToolRunsAChildAndRollsUpItsCost(t *testing.T) {
 	if len(its) != 2 || its[0].Action != "agent_helper" || its[0].Observation != "sub answer" {
 		t.Errorf("iterations = %+v", its)
 	}
-	if err := e.CheckTools([]string{"agent:Not A Slug"}); tessera.ErrorCode(err) != tessera.EINVALID {
+	if err := e.CheckAgent(&tessera.Agent{Tools: []string{"agent:Not A Slug"}}); tessera.ErrorCode(err) != tessera.EINVALID {
 		t.Errorf("a malformed agent tool name: %v", err)
 	}
 }

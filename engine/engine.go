@@ -16,6 +16,8 @@ import (
 
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/llm"
+	"github.com/tessera-run/tessera/tool/httptool"
+	"github.com/tessera-run/tessera/tool/mcptool"
 )
 
 // Config configures an Engine. Zero values take the defaults of
@@ -66,6 +68,11 @@ type Config struct {
 	RecoverFetchedJobs bool
 	// Tools resolves the tool names of executions; nil allows none.
 	Tools ToolResolver
+	// HTTPTools configures the HTTP tools agents declare; without a
+	// Client they are refused.
+	HTTPTools httptool.Config
+	// MCP configures how MCP servers are reached.
+	MCP mcptool.Options
 	// ToolTimeout bounds one tool call; ToolMaxOutput bounds what a tool
 	// call shows the model, in bytes.
 	ToolTimeout   time.Duration

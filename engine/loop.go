@@ -35,7 +35,9 @@ func toolNames(s string) []string {
 // their observations — errors and panics included, never a stack — go back
 // to it; every step is recorded as an iteration as it happens. It stops at
 // the final answer or after MaxIterations model calls.
-func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resolved, msgs []llm.Message, tools []tool.Tool, out *output) outcome {
+//
+// schema, when set, is the output_schema handed to the provider.
+func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resolved, msgs []llm.Message, tools []tool.Tool, schema json.RawMessage, out *output) outcome {
 	defs := make([]llm.ToolDef, len(tools))
 	byName := make(map[string]tool.Tool, len(tools))
 	for i, t := range tools {
@@ -52,7 +54,7 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 	for turn := 1; turn <= maxIter; turn++ {
 		e.appendEvent(ex, tessera.EventIterationStarted, map[string]int{"turn": turn, "iteration": step + 1})
 		start := time.Now()
-		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature, Tools: defs}, out.write)
+		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature, Tools: defs, OutputSchema: schema}, out.write)
 		if err != nil {
 			return e.callFailed(ctx, ex, res, err, out, usage)
 		}
@@ -67,7 +69,7 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 			})
 			cost, credits := res.Price.Cost(usage)
 			return outcome{status: tessera.StatusCompleted, output: last, modelUsed: res.Spec, usage: toUsage(usage),
-				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer}
+				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer, steps: step}
 		}
 		msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Content: resp.Content, ToolCalls: resp.ToolCalls})
 		obs := e.callTools(ctx, byName, resp.ToolCalls)

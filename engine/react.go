@@ -110,7 +110,7 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 			e.record(ex, it)
 			cost, credits := res.Price.Cost(usage)
 			return outcome{status: tessera.StatusCompleted, output: last, modelUsed: res.Spec, usage: toUsage(usage),
-				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer}
+				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer, steps: step}
 		}
 		it.Action, it.ActionInput = st.action, actionInput(st.input)
 		obs := tool.Observation{IsError: true, Content: "Error: " + st.problem}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -140,6 +141,20 @@ type outcome struct {
 	usage      tessera.Usage
 	cost       float64
 	credits    float64
+	// structured is the answer parsed against the agent's output_schema.
+	structured json.RawMessage
+	// steps is how many iterations the loop recorded.
+	steps int
+}
+
+// addUsage adds one more model call to the outcome's usage and cost.
+func (o *outcome) addUsage(res *llm.Resolved, u llm.Usage) {
+	o.usage.InputTokens += u.InputTokens
+	o.usage.OutputTokens += u.OutputTokens
+	o.usage.CachedInputTokens += u.CachedInputTokens
+	cost, credits := res.Price.Cost(u)
+	o.cost += cost
+	o.credits += credits
 }
 
 func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) outcome {
@@ -159,27 +174,36 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 		return e.interrupted(ctx, ex, fmt.Errorf("load thread: %w", err), out)
 	}
 	if names := toolNames(ex.Tools); len(names) > 0 {
-		agentNames, others := splitAgentTools(names)
-		tools, err := e.resolveTools(others)
+		inst, err := e.instanceOf(ctx, ex)
+		if err != nil {
+			return e.setupFailed(ctx, ex, err, out)
+		}
 		var acc rollup
+		var secrets map[string]string
+		if inst != nil {
+			secrets = inst.Config.Credentials
+		}
+		p, err := e.plan(names, declared(agent, inst))
+		var built *builtTools
 		if err == nil {
-			var sub []tool.Tool
-			sub, err = e.agentTools(ctx, ex, agentNames, &acc)
-			tools = append(tools, sub...)
+			built, err = e.buildTools(ctx, ex, p, secrets, &acc)
+			defer built.close()
 		}
 		if err != nil {
-			return outcome{status: tessera.StatusFailed, errMsg: tessera.ErrorMessage(err)}
+			return e.setupFailed(ctx, ex, err, out)
 		}
 		var o outcome
 		if res.Price.TextReAct {
-			o = e.reactLoop(ctx, ex, res, msgs, tools, out)
+			o = e.reactLoop(ctx, ex, res, msgs, built.tools, out)
 		} else {
-			o = e.loop(ctx, ex, res, msgs, tools, out)
+			o = e.loop(ctx, ex, res, msgs, built.tools, e.providerSchema(res, agent), out)
 		}
+		e.structure(ctx, ex, agent, res, msgs, &o)
 		acc.apply(&o)
 		return o
 	}
-	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
+	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature,
+		OutputSchema: e.providerSchema(res, agent)}, out.write)
 	if err != nil {
 		o := e.interrupted(ctx, ex, err, out)
 		o.modelUsed = res.Spec
@@ -187,7 +211,34 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 	}
 	usage := tessera.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CachedInputTokens: resp.Usage.CachedInputTokens}
 	cost, credits := res.Price.Cost(resp.Usage)
-	return outcome{status: tessera.StatusCompleted, output: clean(resp.Content), modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
+	o := outcome{status: tessera.StatusCompleted, output: clean(resp.Content), modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
+	e.structure(ctx, ex, agent, res, msgs, &o)
+	return o
+}
+
+// instanceOf loads the instance an execution runs on, nil for none.
+func (e *Engine) instanceOf(ctx context.Context, ex *tessera.Execution) (*tessera.Instance, error) {
+	if ex.InstanceID == nil {
+		return nil, nil
+	}
+	inst, err := e.store.InstanceGetByID(ctx, &tessera.InstanceGetParams{ID: *ex.InstanceID, WorkspaceID: ex.WorkspaceID})
+	if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+		return nil, tessera.Errorf(tessera.EINVALID, "The instance of this execution was deleted.")
+	}
+	return inst, err
+}
+
+// setupFailed ends a run whose tools could not be made: a definition
+// problem (EINVALID: a missing secret, an unknown tool) or an MCP server
+// that cannot be reached fails the execution with its message; anything
+// else is an interruption.
+func (e *Engine) setupFailed(ctx context.Context, ex *tessera.Execution, err error, out *output) outcome {
+	switch tessera.ErrorCode(err) {
+	case tessera.EINVALID, tessera.EUNAVAILABLE:
+		return outcome{status: tessera.StatusFailed, errMsg: tessera.ErrorMessage(err)}
+	default:
+		return e.interrupted(ctx, ex, fmt.Errorf("prepare tools: %w", err), out)
+	}
 }
 
 // interrupted classifies a failure: the run's own deadline is a timeout and
@@ -251,6 +302,9 @@ func (e *Engine) conversation(ctx context.Context, agent *tessera.Agent, ex *tes
 	}
 	if ex.ContextType != "" || ex.ContextID != nil {
 		system = append(system, contextLine(ex))
+	}
+	if len(agent.OutputSchema) > 0 {
+		system = append(system, schemaInstructions(agent.OutputSchema))
 	}
 	var out []llm.Message
 	if len(system) > 0 {
@@ -339,7 +393,7 @@ func (e *Engine) finish(ex *tessera.Execution, res outcome, out *output) error {
 	fin, err := e.store.ExecutionFinish(ctx, &tessera.ExecutionFinishParams{
 		ID: ex.ID, Attempt: ex.Attempt, Status: res.status, Output: res.output, Error: res.errMsg,
 		ModelUsed: res.modelUsed, Usage: res.usage, Cost: res.cost, Credits: res.credits, Events: pending, Now: e.cfg.Now(),
-		StopReason: res.stopReason,
+		StopReason: res.stopReason, StructuredOutput: res.structured,
 	})
 	switch tessera.ErrorCode(err) {
 	case "":

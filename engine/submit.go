@@ -36,8 +36,11 @@ type ExecuteRequest struct {
 	MaxIterations int
 	// Metadata is stored on the execution (an agent tool's lineage).
 	Metadata json.RawMessage
-	// InstanceID, ContextType and ContextID come from seed 003's surface.
+	// InstanceID, ContextType and ContextID come from seed 003's surface;
+	// Instance is the instance InstanceID names, whose overrides and
+	// declared tools apply.
 	InstanceID  *int64
+	Instance    *tessera.Instance
 	ContextType string
 	ContextID   *int64
 	// IdempotencyKey and RequestHash deduplicate retried submissions.
@@ -92,7 +95,7 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 	if _, err := e.cfg.Registry.Resolve(model); err != nil {
 		v.Add("model", "%s", err.Error())
 	}
-	tools, err := e.effectiveTools(agent, req.Tools)
+	tools, err := e.effectiveTools(agent, req.Instance, req.Tools)
 	if err != nil {
 		v.Add("tools", "%s", tessera.ErrorMessage(err))
 	}
@@ -156,43 +159,20 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 
 // effectiveTools is the tool set an execution runs with, as names joined
 // by commas: the request's Tess value ("no-tools", "internet", a site
-// name…), "agent" or nothing for the agent's own tools. Unknown names are
-// EINVALID.
-func (e *Engine) effectiveTools(agent *tessera.Agent, requested string) (string, error) {
+// name, declared tool names…), or for "agent" or nothing the agent's own
+// set (see ownTools). Unknown names are EINVALID.
+func (e *Engine) effectiveTools(agent *tessera.Agent, inst *tessera.Instance, requested string) (string, error) {
 	names := toolNames(requested)
 	if requested == "" || (len(names) == 1 && names[0] == "agent") {
-		names = toolNames(strings.Join(agent.Tools, ","))
+		names = ownTools(agent, inst)
 	}
 	if len(names) == 0 {
 		return "no-tools", nil
 	}
-	if err := e.checkToolNames(names); err != nil {
+	if _, err := e.plan(names, declared(agent, inst)); err != nil {
 		return "", err
 	}
 	return strings.Join(names, ","), nil
-}
-
-// checkToolNames checks built-in names against the resolver and agent
-// tools ("agent:<slug>") by their form; the slug is looked up when the
-// execution runs, since agents come and go.
-func (e *Engine) checkToolNames(names []string) error {
-	agents, others := splitAgentTools(names)
-	for _, n := range agents {
-		if !agentToolRE.MatchString(n) {
-			return tessera.Errorf(tessera.EINVALID, "The agent tool %q must be agent:<slug>.", n)
-		}
-	}
-	_, err := e.resolveTools(others)
-	return err
-}
-
-// CheckTools reports whether every name is a tool this server has, for
-// agent definitions. The error is EINVALID.
-func (e *Engine) CheckTools(names []string) error {
-	if names = toolNames(strings.Join(names, ",")); len(names) == 0 {
-		return nil
-	}
-	return e.checkToolNames(names)
 }
 
 // applyThreadPolicy handles a new turn of a busy thread: enqueue lets it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,14 @@ type Config struct {
 			// SearxngURL is a SearXNG instance with the JSON format enabled.
 			SearxngURL string `yaml:"searxng_url"`
 		} `yaml:"web_search"`
+		MCP struct {
+			// AllowStdio lets agents list MCP servers run as a local
+			// command; AllowedCommands, when set, are the only programs
+			// they may run.
+			AllowStdio      bool          `yaml:"allow_stdio"`
+			AllowedCommands []string      `yaml:"allowed_commands"`
+			ConnectTimeout  time.Duration `yaml:"connect_timeout"`
+		} `yaml:"mcp"`
 	} `yaml:"tools"`
 	// Models is the model table: aliases, provider models and prices.
 	Models []llm.Model `yaml:"models"`
@@ -104,6 +113,12 @@ type AgentConfig struct {
 	Temperature   *float64           `yaml:"temperature"`
 	Tools         []string           `yaml:"tools"`
 	MaxIterations int                `yaml:"max_iterations"`
+	// HTTPTools, MCPServers and OutputSchema are written in YAML with the
+	// keys of the JSON API (tessera.HTTPTool, tessera.MCPServer, a JSON
+	// Schema).
+	HTTPTools    []map[string]any `yaml:"http_tools"`
+	MCPServers   []map[string]any `yaml:"mcp_servers"`
+	OutputSchema map[string]any   `yaml:"output_schema"`
 }
 
 func defaultConfig() Config {
@@ -189,6 +204,9 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str(&c.Providers.OpenAI.APIKey, "OPENAI_API_KEY")
 	str(&c.Providers.OpenAI.BaseURL, "OPENAI_BASE_URL")
 	str(&c.Tools.WebSearch.SearxngURL, "TESSERA_SEARXNG_URL")
+	if v := getenv("TESSERA_MCP_ALLOWED_COMMANDS"); v != "" {
+		c.Tools.MCP.AllowedCommands = strings.Split(v, ",")
+	}
 	if v := getenv("TESSERA_TOOLS_HTTP_ALLOW"); v != "" {
 		c.Tools.HTTP.Allow = strings.Split(v, ",")
 	}
@@ -223,6 +241,13 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur(&c.Queue.PollInterval, "TESSERA_QUEUE_POLL_INTERVAL")
 	dur(&c.Providers.Echo.Delay, "TESSERA_ECHO_DELAY")
 	dur(&c.Tools.Timeout, "TESSERA_TOOL_TIMEOUT")
+	if v := getenv("TESSERA_MCP_ALLOW_STDIO"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TESSERA_MCP_ALLOW_STDIO: not a boolean (true or false): %q", v))
+		}
+		c.Tools.MCP.AllowStdio = b
+	}
 	if v := getenv("TESSERA_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -290,4 +315,37 @@ func redactURL(s string) string {
 		}
 	}
 	return s
+}
+
+// declaredTools sets a's HTTP tools, MCP servers and output schema from the
+// YAML, through JSON: they are written with the JSON API's keys.
+func (ac *AgentConfig) declaredTools(a *tessera.Agent) error {
+	for _, f := range []struct {
+		name string
+		from any
+		set  bool
+		to   any
+	}{
+		{"http_tools", ac.HTTPTools, ac.HTTPTools != nil, &a.HTTPTools},
+		{"mcp_servers", ac.MCPServers, ac.MCPServers != nil, &a.MCPServers},
+	} {
+		if !f.set {
+			continue
+		}
+		b, err := json.Marshal(f.from)
+		if err == nil {
+			err = json.Unmarshal(b, f.to)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if ac.OutputSchema != nil {
+		b, err := json.Marshal(ac.OutputSchema)
+		if err != nil {
+			return fmt.Errorf("output_schema: %w", err)
+		}
+		a.OutputSchema = b
+	}
+	return nil
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/tessera-run/tessera/queue"
 	"github.com/tessera-run/tessera/sqlite"
 	"github.com/tessera-run/tessera/tool/builtin"
+	"github.com/tessera-run/tessera/tool/httptool"
+	"github.com/tessera-run/tessera/tool/mcptool"
 )
 
 func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -171,8 +173,18 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		store.Close()
 		return nil, usageError{err}
 	}
+	declaredHTTP, err := builtin.NewHTTPClient(tools.Deps.HTTP)
+	if err != nil {
+		store.Close()
+		return nil, usageError{fmt.Errorf("tools.http: %w", err)}
+	}
 	eng, err := engine.New(engine.Config{
 		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
+		// Declared HTTP tools and MCP servers go through the same SSRF
+		// guard and allow-list as the built-in HTTP tools.
+		HTTPTools: httptool.Config{Client: declaredHTTP, Timeout: cfg.Tools.HTTP.Timeout, MaxResponseBytes: cfg.Tools.HTTP.MaxResponseBytes},
+		MCP: mcptool.Options{HTTPClient: declaredHTTP, AllowStdio: cfg.Tools.MCP.AllowStdio, AllowedCommands: cfg.Tools.MCP.AllowedCommands,
+			ConnectTimeout: cfg.Tools.MCP.ConnectTimeout, ClientName: "tessera", ClientVersion: Version, MaxOutputBytes: cfg.Tools.MaxOutput},
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
 		EventRetention: cfg.Events.Retention, Notifier: notifier, Concurrency: cfg.Workers, RecoverFetchedJobs: true,
@@ -313,7 +325,13 @@ func (n *node) upsertAgents(ctx context.Context, now time.Time) error {
 			Type: ac.Type, Instructions: ac.Instructions, Prompt: ac.Prompt, Questions: ac.Questions, Model: ac.Model,
 			Temperature: ac.Temperature, Tools: ac.Tools, MaxIterations: ac.MaxIterations, Source: "config",
 		}
+		if err := ac.declaredTools(a); err != nil {
+			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}
+		}
 		if err := a.Validate(); err != nil {
+			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}
+		}
+		if err := n.engine.CheckAgent(a); err != nil {
 			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}
 		}
 		if _, changed, err := n.store.AgentUpsertBySlug(ctx, &tessera.AgentCreateParams{Agent: a, Now: now}); err != nil {

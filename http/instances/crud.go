@@ -1,6 +1,7 @@
 package instances
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,7 +49,7 @@ func (h *Handler) createInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := &tessera.Instance{WorkspaceID: p.WorkspaceID, AgentID: body.AgentID, Name: strings.TrimSpace(body.Name), Config: body.Config}
-	if err := h.checkInstance(in); err != nil {
+	if err := h.checkInstance(r.Context(), in); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -63,8 +64,9 @@ func (h *Handler) createInstance(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusCreated, view(created))
 }
 
-// checkInstance validates what the store cannot: names, bounds, tools.
-func (h *Handler) checkInstance(in *tessera.Instance) error {
+// checkInstance validates what the store cannot: names, bounds, tools
+// (which may name the agent's declared tools).
+func (h *Handler) checkInstance(ctx context.Context, in *tessera.Instance) error {
 	var v tessera.ValidationErrors
 	if in.AgentID <= 0 {
 		v.Add("agent_id", "Field required")
@@ -84,10 +86,17 @@ func (h *Handler) checkInstance(in *tessera.Instance) error {
 			v.Add("config.model", "%s", err.Error())
 		}
 	}
-	if err := h.cfg.Engine.CheckTools(c.Tools); err != nil {
-		v.Add("config.tools", "%s", tessera.ErrorMessage(err))
+	if !v.Empty() || in.AgentID <= 0 {
+		return v.Err()
 	}
-	return v.Err()
+	agent, err := h.cfg.Store.AgentGetByID(ctx, &tessera.AgentGetParams{ID: in.AgentID, WorkspaceID: in.WorkspaceID})
+	if tessera.ErrorCode(err) == tessera.ENOTFOUND {
+		return invalidField("agent_id", "Agent not found in this workspace")
+	}
+	if err != nil {
+		return err
+	}
+	return h.cfg.Engine.CheckInstance(agent, in)
 }
 
 func (h *Handler) getInstance(w http.ResponseWriter, r *http.Request) {
@@ -142,7 +151,7 @@ func (h *Handler) updateInstance(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, invalidField("agent_id", "An instance cannot move to another agent"))
 		return
 	}
-	if err := h.checkInstance(in); err != nil {
+	if err := h.checkInstance(r.Context(), in); err != nil {
 		h.fail(w, r, err)
 		return
 	}

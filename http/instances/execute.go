@@ -131,11 +131,8 @@ func buildRequest(agent *tessera.Agent, in *tessera.Instance, input map[string]j
 	}
 	req := &engine.ExecuteRequest{
 		Inputs: inputs, Model: in.Config.Model, Temperature: in.Config.Temperature,
-		TriggerType: tessera.TriggerAPI, InstanceID: &in.ID, ContextType: q.contextType, ContextID: q.contextID,
+		TriggerType: tessera.TriggerAPI, InstanceID: &in.ID, Instance: in, ContextType: q.contextType, ContextID: q.contextID,
 		MaxIterations: in.Config.MaxIterations,
-	}
-	if len(in.Config.Tools) > 0 {
-		req.Tools = strings.Join(in.Config.Tools, ",")
 	}
 	if q.maxIterations > 0 {
 		req.MaxIterations = q.maxIterations

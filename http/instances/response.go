@@ -84,6 +84,10 @@ func toResponse(ex *tessera.Execution, its []*tessera.Iteration) ExecutionRespon
 	if ex.Status.Terminal() {
 		if ex.Status == tessera.StatusCompleted || ex.Output != "" {
 			r.OutputData = map[string]any{"output": ex.Output}
+			if ex.StructuredOutput != nil {
+				// The parsed object, validated against the agent's output_schema.
+				r.OutputData["parsed"] = ex.StructuredOutput
+			}
 		}
 		if ex.Error != "" {
 			r.ErrorMessage = &ex.Error

@@ -122,10 +122,10 @@ func (h *Handler) checkAgent(a *tessera.Agent) error {
 	if a.Slug != "" && tessera.Slugify(a.Slug) != a.Slug {
 		v.Add("slug", "The slug may only hold lowercase letters, digits and dashes.")
 	}
-	if h.cfg.Tools != nil {
-		if err := h.cfg.Tools.CheckTools(a.Tools); err != nil {
-			v.Add("tools", "%s", tessera.ErrorMessage(err))
-		}
+	if h.cfg.Tools != nil && v.Empty() {
+		// Only a well-formed definition is worth checking against the
+		// server's tools.
+		v.Merge(h.cfg.Tools.CheckAgent(a))
 	}
 	if a.Model != "" {
 		if _, err := h.cfg.Registry.Resolve(a.Model); err != nil {

@@ -18,8 +18,9 @@ type Config struct {
 	Store    tessera.Store
 	Registry *llm.Registry
 	Auth     *httpx.Authenticator
-	// Tools checks the tool names of agent definitions.
-	Tools   interface{ CheckTools(names []string) error }
+	// Tools checks what agent definitions refer to: tool names, declared
+	// tools, output_schema.
+	Tools   interface{ CheckAgent(a *tessera.Agent) error }
 	Logger  *slog.Logger
 	Now     func() time.Time
 	MaxBody int64
