@@ -112,10 +112,33 @@ func TestRequestWireOmitsDefaults(t *testing.T) {
 	}
 	body, _, _ := c.only(t)
 	for _, key := range []string{"temperature", "max_tokens", "max_completion_tokens", "stream", "stream_options",
-		"tools", "tool_choice", "parallel_tool_calls"} {
+		"tools", "tool_choice", "parallel_tool_calls", "response_format"} {
 		if v, ok := body[key]; ok {
 			t.Errorf("body has %s = %v, want it absent", key, v)
 		}
+	}
+}
+
+func TestRequestWireOutputSchema(t *testing.T) {
+	t.Parallel()
+	var c capture
+	p := newProvider(t, openai.Config{BaseURL: completionServer(t, &c)})
+	req := userRequest("x")
+	req.OutputSchema = json.RawMessage(`{"type":"object","properties":{"a":{"type":"integer"}}}`)
+	if _, err := p.Generate(context.Background(), req, nil); err != nil {
+		t.Fatal(err)
+	}
+	body, _, _ := c.only(t)
+	want := map[string]any{"type": "json_schema", "json_schema": map[string]any{
+		"name": "output", "schema": map[string]any{"type": "object", "properties": map[string]any{"a": map[string]any{"type": "integer"}}},
+	}}
+	if !reflect.DeepEqual(body["response_format"], want) {
+		t.Errorf("response_format = %v, want %v", body["response_format"], want)
+	}
+
+	req.OutputSchema = json.RawMessage(`[1]`)
+	if _, err := p.Generate(context.Background(), req, nil); err == nil {
+		t.Error("a schema that is not an object was sent")
 	}
 }
 
