@@ -109,8 +109,11 @@ func (v *ValidationErrors) Err() error {
 // Merge adds the field problems of an EINVALID error to v: the field whose
 // problem is the error's message first, then the others in name order, so
 // the combined message is deterministic. Other errors are added under
-// "request".
+// "request". A nil err adds nothing.
 func (v *ValidationErrors) Merge(err error) {
+	if err == nil {
+		return
+	}
 	e, ok := AsError(err)
 	if !ok || len(e.Fields) == 0 {
 		v.Add("request", "%s", ErrorMessage(err))

@@ -2,6 +2,7 @@ package native
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -25,6 +26,14 @@ type agentBody struct {
 	Tools         *[]string           `json:"tools"`
 	MaxIterations *int                `json:"max_iterations"`
 	Visibility    *string             `json:"visibility"`
+	// TimeoutSeconds and MultitaskStrategy: see tessera.Agent.
+	TimeoutSeconds    *int    `json:"timeout_seconds"`
+	MultitaskStrategy *string `json:"multitask_strategy"`
+	// HTTPTools and MCPServers replace the agent's declared tools.
+	HTTPTools  *[]tessera.HTTPTool  `json:"http_tools"`
+	MCPServers *[]tessera.MCPServer `json:"mcp_servers"`
+	// OutputSchema replaces the schema; null removes it.
+	OutputSchema json.RawMessage `json:"output_schema"`
 }
 
 // apply copies the sent fields onto a.
@@ -54,6 +63,19 @@ func (b *agentBody) apply(a *tessera.Agent) {
 	if b.MaxIterations != nil {
 		a.MaxIterations = *b.MaxIterations
 	}
+	if b.TimeoutSeconds != nil {
+		a.TimeoutSeconds = *b.TimeoutSeconds
+	}
+	set(&a.MultitaskStrategy, b.MultitaskStrategy)
+	if b.HTTPTools != nil {
+		a.HTTPTools = *b.HTTPTools
+	}
+	if b.MCPServers != nil {
+		a.MCPServers = *b.MCPServers
+	}
+	if b.OutputSchema != nil {
+		a.OutputSchema = b.OutputSchema // "null" is cleared by Validate
+	}
 }
 
 // Agent is the native agent: Tess's Get Agent shape plus the definition.
@@ -66,14 +88,28 @@ type Agent struct {
 	Temperature   *float64 `json:"temperature"`
 	Tools         []string `json:"tools"`
 	MaxIterations int      `json:"max_iterations"`
-	Version       int      `json:"version"`
-	Source        string   `json:"source"`
+	// The rest of the definition.
+	TimeoutSeconds    int                 `json:"timeout_seconds"`
+	MultitaskStrategy string              `json:"multitask_strategy"`
+	HTTPTools         []tessera.HTTPTool  `json:"http_tools"`
+	MCPServers        []tessera.MCPServer `json:"mcp_servers"`
+	OutputSchema      json.RawMessage     `json:"output_schema"`
+	Version           int                 `json:"version"`
+	Source            string              `json:"source"`
 }
 
 func (h *Handler) toAgent(a *tessera.Agent) Agent {
 	out := Agent{
 		Agent: tess.ToAgent(a, h.cfg.Registry), Instructions: a.Instructions, Prompt: a.Prompt, Model: a.Model,
 		Temperature: a.Temperature, Tools: a.Tools, MaxIterations: a.MaxIterations, Version: a.Version, Source: a.Source,
+		TimeoutSeconds: a.TimeoutSeconds, MultitaskStrategy: a.MultitaskStrategy, HTTPTools: a.HTTPTools,
+		MCPServers: a.MCPServers, OutputSchema: a.OutputSchema,
+	}
+	if out.HTTPTools == nil {
+		out.HTTPTools = []tessera.HTTPTool{}
+	}
+	if out.MCPServers == nil {
+		out.MCPServers = []tessera.MCPServer{}
 	}
 	out.Questions = a.Questions
 	return out
