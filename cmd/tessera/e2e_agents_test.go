@@ -485,6 +485,45 @@ func TestConfigAgentsAreUpsertedBySlugAtStart(t *testing.T) {
 	}
 }
 
+const configAgentDeclared = `
+agents:
+  - slug: order-desk
+    title: Order desk
+    http_tools:
+      - name: lookup_order
+        description: Look an order up
+        parameters: {type: object, required: [id], properties: {id: {type: string}}}
+        url: "https://api.example.com/orders/{{id}}"
+        headers: {Authorization: "Bearer {{secret.orders_token}}"}
+    mcp_servers:
+      - {name: docs, url: "https://mcp.example.com/mcp", allowed_tools: [search]}
+    output_schema:
+      type: object
+      required: [answer]
+      properties: {answer: {type: string}}
+`
+
+func TestConfigAgentDeclaresToolsAndSchema(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{Config: configAgentDeclared})
+	list := s.must(t, http.StatusOK, "GET", "/api/v1/agents", nil, nil)["data"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("agents = %v", list)
+	}
+	a := list[0].(map[string]any)
+	tools, servers := a["http_tools"].([]any), a["mcp_servers"].([]any)
+	if len(tools) != 1 || tools[0].(map[string]any)["url"] != "https://api.example.com/orders/{{id}}" ||
+		tools[0].(map[string]any)["method"] != "GET" || tools[0].(map[string]any)["parameters"].(map[string]any)["type"] != "object" {
+		t.Errorf("http_tools = %v", tools)
+	}
+	if len(servers) != 1 || servers[0].(map[string]any)["name"] != "docs" {
+		t.Errorf("mcp_servers = %v", servers)
+	}
+	if schema, _ := a["output_schema"].(map[string]any); schema["type"] != "object" {
+		t.Errorf("output_schema = %v", a["output_schema"])
+	}
+}
+
 func TestInvalidConfigAgentIsAUsageError(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]string{
@@ -493,6 +532,9 @@ func TestInvalidConfigAgentIsAUsageError(t *testing.T) {
 		"unknown key":     "agents:\n  - slug: x\n    title: x\n    colour: red\n",
 		"reserved name":   "agents:\n  - slug: x\n    title: x\n    questions:\n      - name: messages\n",
 		"unknown section": "nonsense: true\n",
+		"templated host":  "agents:\n  - slug: x\n    title: x\n    http_tools:\n      - {name: t, description: d, url: \"https://{{h}}/\"}\n",
+		"bad schema":      "agents:\n  - slug: x\n    title: x\n    output_schema: {type: 12}\n",
+		"bad http tool":   "agents:\n  - slug: x\n    title: x\n    http_tools:\n      - {name: t, description: d, url: \"https://x.example/\", timeout_seconds: soon}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
