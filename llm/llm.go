@@ -32,6 +32,16 @@ type Message struct {
 	ToolCalls []ToolCall
 	// ToolCallID names the call a tool message answers.
 	ToolCallID string
+	// Images go with a user message to a model with vision.
+	Images []Image
+}
+
+// Image is an image part of a user message: its bytes, or a URL the
+// provider fetches itself.
+type Image struct {
+	MIMEType string
+	Data     []byte
+	URL      string
 }
 
 // ToolDef declares a tool the model may call.
@@ -69,9 +79,14 @@ type Request struct {
 
 // Usage is the token usage a provider reported for one call.
 type Usage struct {
-	InputTokens       int64
-	OutputTokens      int64
+	InputTokens  int64
+	OutputTokens int64
+	// CachedInputTokens are the part of InputTokens read from the
+	// provider's prompt cache.
 	CachedInputTokens int64
+	// ReasoningTokens are the part of OutputTokens spent thinking, where
+	// the provider reports them.
+	ReasoningTokens int64
 }
 
 // Response is a finished model call.
@@ -84,6 +99,9 @@ type Response struct {
 	Usage        Usage
 	// Model is the model the provider says answered.
 	Model string
+	// Attempts are the calls that failed before this one succeeded (see
+	// WithRetry).
+	Attempts []Attempt
 }
 
 // StreamFunc receives text deltas as the provider produces them. Returning

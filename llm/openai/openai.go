@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	sdk "github.com/openai/openai-go/v3"
@@ -43,16 +44,44 @@ type Config struct {
 	// retryable error of this provider. The provider itself never retries:
 	// it only records the value (see Provider.MaxRetries).
 	MaxRetries int
+	// SystemRole is the role instructions are sent with: "system" (the
+	// default, what every compatible server knows) or "developer" (what
+	// OpenAI's reasoning models want).
+	SystemRole string
+	// MaxTokensParam names the output cap on the wire: "max_tokens" (the
+	// default, understood by every compatible server) or
+	// "max_completion_tokens" (OpenAI's newer name, required by its
+	// reasoning models).
+	MaxTokensParam string
+	// Azure, when set, talks to an Azure OpenAI deployment: BaseURL is the
+	// resource endpoint and the key goes in the api-key header.
+	Azure *AzureConfig
 }
+
+// AzureConfig locates an Azure OpenAI deployment.
+type AzureConfig struct {
+	Deployment string
+	APIVersion string
+}
+
+// Values of Config.SystemRole and Config.MaxTokensParam.
+const (
+	RoleSystem          = "system"
+	RoleDeveloper       = "developer"
+	MaxTokens           = "max_tokens"
+	MaxCompletionTokens = "max_completion_tokens"
+)
 
 // Provider is an llm.Provider over an OpenAI-compatible Chat Completions
 // API. It is safe for concurrent use.
 type Provider struct {
-	name       string
-	apiKey     string // kept only to redact it from error messages
-	timeout    time.Duration
-	maxRetries int
-	chat       sdk.ChatCompletionService
+	name           string
+	apiKey         string // kept only to redact it from error messages
+	timeout        time.Duration
+	maxRetries     int
+	developerRole  bool
+	completionCaps bool // send max_completion_tokens
+	chat           sdk.ChatCompletionService
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -71,15 +100,23 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.MaxRetries < 0 {
 		return nil, fmt.Errorf("openai: provider %q: negative max retries", cfg.Name)
 	}
+	if cfg.SystemRole != "" && cfg.SystemRole != RoleSystem && cfg.SystemRole != RoleDeveloper {
+		return nil, fmt.Errorf("openai: provider %q: system role must be %q or %q", cfg.Name, RoleSystem, RoleDeveloper)
+	}
+	if cfg.MaxTokensParam != "" && cfg.MaxTokensParam != MaxTokens && cfg.MaxTokensParam != MaxCompletionTokens {
+		return nil, fmt.Errorf("openai: provider %q: max tokens parameter must be %q or %q", cfg.Name, MaxTokens, MaxCompletionTokens)
+	}
 	opts, err := clientOptions(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("openai: provider %q: %w", cfg.Name, err)
 	}
 	return &Provider{
-		name:       cfg.Name,
-		apiKey:     cfg.APIKey,
-		timeout:    cfg.Timeout,
-		maxRetries: cfg.MaxRetries,
+		name:           cfg.Name,
+		apiKey:         cfg.APIKey,
+		timeout:        cfg.Timeout,
+		maxRetries:     cfg.MaxRetries,
+		developerRole:  cfg.SystemRole == RoleDeveloper,
+		completionCaps: cfg.MaxTokensParam == MaxCompletionTokens,
 		// The service, unlike sdk.NewClient, does not read the environment.
 		chat: sdk.NewChatCompletionService(opts...),
 	}, nil
@@ -89,7 +126,6 @@ func clientOptions(cfg Config) ([]option.RequestOption, error) {
 	opts := []option.RequestOption{
 		option.WithEnvironmentProduction(), // the default base URL
 		option.WithMaxRetries(0),           // one attempt: retries are Tessera's job
-		option.WithAPIKey(cfg.APIKey),      // the SDK omits the header when empty
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
@@ -97,7 +133,25 @@ func clientOptions(cfg Config) ([]option.RequestOption, error) {
 			// The URL is not quoted: it may carry credentials.
 			return nil, errors.New("base URL must be an absolute http or https URL")
 		}
-		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+	}
+	switch {
+	case cfg.Azure != nil:
+		// The deployment's own path, the api-version query and the api-key
+		// header: Azure's data-plane API, without the azure package's
+		// dependency on the Azure SDK for token credentials.
+		if cfg.BaseURL == "" || cfg.Azure.Deployment == "" || cfg.Azure.APIVersion == "" {
+			return nil, errors.New("azure needs the resource endpoint (base URL), a deployment and an api-version")
+		}
+		base := strings.TrimRight(cfg.BaseURL, "/") + "/openai/deployments/" + url.PathEscape(cfg.Azure.Deployment) + "/"
+		opts = append(opts, option.WithBaseURL(base), option.WithQuery("api-version", cfg.Azure.APIVersion))
+		if cfg.APIKey != "" {
+			opts = append(opts, option.WithHeader("api-key", cfg.APIKey))
+		}
+	default:
+		opts = append(opts, option.WithAPIKey(cfg.APIKey)) // the SDK omits the header when empty
+		if cfg.BaseURL != "" {
+			opts = append(opts, option.WithBaseURL(cfg.BaseURL))
+		}
 	}
 	if cfg.HTTPClient != nil {
 		opts = append(opts, option.WithHTTPClient(cfg.HTTPClient))
@@ -139,7 +193,7 @@ func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error)
 	}
 	params.Model = req.Model
 	for i, m := range req.Messages {
-		msg, err := messageParam(m)
+		msg, err := messageParam(m, p.developerRole)
 		if err != nil {
 			return params, p.newError(0, llm.ErrKindInvalid, fmt.Sprintf("message %d %s", i, err), nil)
 		}
@@ -155,7 +209,10 @@ func (p *Provider) params(req *llm.Request) (sdk.ChatCompletionNewParams, error)
 	if req.Temperature != nil {
 		params.Temperature = param.NewOpt(*req.Temperature)
 	}
-	if req.MaxTokens > 0 {
+	switch {
+	case req.MaxTokens > 0 && p.completionCaps:
+		params.MaxCompletionTokens = param.NewOpt(int64(req.MaxTokens))
+	case req.MaxTokens > 0:
 		params.MaxTokens = param.NewOpt(int64(req.MaxTokens))
 	}
 	if len(req.OutputSchema) > 0 {

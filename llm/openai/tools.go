@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func toolParams(defs []llm.ToolDef) ([]sdk.ChatCompletionToolUnionParam, error) 
 }
 
 // messageParam maps one message; the error says what is wrong with it.
-func messageParam(m llm.Message) (sdk.ChatCompletionMessageParamUnion, error) {
+func messageParam(m llm.Message, developer bool) (sdk.ChatCompletionMessageParamUnion, error) {
 	if len(m.ToolCalls) > 0 && m.Role != llm.RoleAssistant {
 		return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("has tool calls but role %q: only assistant messages carry them", m.Role)
 	}
@@ -57,8 +58,14 @@ func messageParam(m llm.Message) (sdk.ChatCompletionMessageParamUnion, error) {
 	}
 	switch m.Role {
 	case llm.RoleSystem:
+		if developer {
+			return sdk.DeveloperMessage(m.Content), nil
+		}
 		return sdk.SystemMessage(m.Content), nil
 	case llm.RoleUser:
+		if len(m.Images) > 0 {
+			return userWithImages(m)
+		}
 		return sdk.UserMessage(m.Content), nil
 	case llm.RoleAssistant:
 		if len(m.ToolCalls) == 0 {
@@ -259,4 +266,24 @@ func withoutToolCalls(chunk sdk.ChatCompletionChunk) sdk.ChatCompletionChunk {
 		}
 	}
 	return chunk
+}
+
+// userWithImages maps a user message with images to content parts: the
+// text, then each image as a URL or a data: URL of its bytes.
+func userWithImages(m llm.Message) (sdk.ChatCompletionMessageParamUnion, error) {
+	var parts []sdk.ChatCompletionContentPartUnionParam
+	if m.Content != "" {
+		parts = append(parts, sdk.TextContentPart(m.Content))
+	}
+	for i, img := range m.Images {
+		u := img.URL
+		if u == "" {
+			if len(img.Data) == 0 || img.MIMEType == "" {
+				return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("image %d has neither a URL nor data with a MIME type", i)
+			}
+			u = "data:" + img.MIMEType + ";base64," + base64.StdEncoding.EncodeToString(img.Data)
+		}
+		parts = append(parts, sdk.ImageContentPart(sdk.ChatCompletionContentPartImageImageURLParam{URL: u}))
+	}
+	return sdk.UserMessage(parts), nil
 }

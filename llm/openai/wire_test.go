@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ type capture struct {
 	raws    [][]byte
 	headers []http.Header
 	paths   []string
+	queries []url.Values
 }
 
 func (c *capture) record(t *testing.T, r *http.Request) {
@@ -39,6 +41,7 @@ func (c *capture) record(t *testing.T, r *http.Request) {
 	c.raws = append(c.raws, data)
 	c.headers = append(c.headers, r.Header.Clone())
 	c.paths = append(c.paths, r.URL.Path)
+	c.queries = append(c.queries, r.URL.Query())
 }
 
 func (c *capture) only(t *testing.T) (map[string]any, http.Header, string) {
