@@ -59,9 +59,11 @@ type Agent struct {
 	Prompt    string     `json:"prompt"`
 	Questions []Question `json:"questions"`
 	// Model is the default model (an alias, provider/name or bare name).
-	Model       string   `json:"model"`
-	Temperature *float64 `json:"temperature"`
-	Tools       []string `json:"tools"`
+	Model string `json:"model"`
+	// FallbackModels are tried in order when Model's provider fails.
+	FallbackModels []string `json:"fallback_models"`
+	Temperature    *float64 `json:"temperature"`
+	Tools          []string `json:"tools"`
 	// HTTPTools and MCPServers are tools the agent declares for itself;
 	// they join its own tool set.
 	HTTPTools  []HTTPTool  `json:"http_tools"`
@@ -93,6 +95,7 @@ const (
 	MaxQuestions         = 100
 	MaxQuestionOptions   = 200
 	MaxIterationsCap     = 100
+	MaxFallbackModels    = 5
 	DefaultMaxIterations = 10
 )
 
@@ -157,6 +160,12 @@ func (a *Agent) Validate() error {
 	}
 	if a.HTTPTools == nil {
 		a.HTTPTools = []HTTPTool{}
+	}
+	if a.FallbackModels == nil {
+		a.FallbackModels = []string{}
+	}
+	if len(a.FallbackModels) > MaxFallbackModels {
+		v.Add("fallback_models", "At most %d fallback models may be listed.", MaxFallbackModels)
 	}
 	if a.MCPServers == nil {
 		a.MCPServers = []MCPServer{}

@@ -26,6 +26,20 @@ type Iteration struct {
 	OutputTokens int64     `json:"output_tokens"`
 	LatencyMS    int64     `json:"latency_ms"`
 	Timestamp    time.Time `json:"timestamp"`
+	// ProviderAttempts are the model calls of this step that failed before
+	// one answered (retries and fallbacks); empty when the first answered.
+	ProviderAttempts []ProviderAttempt `json:"provider_attempts,omitempty"`
+}
+
+// ProviderAttempt is one failed model call.
+type ProviderAttempt struct {
+	Attempt    int    `json:"attempt"`
+	Model      string `json:"model"`
+	Kind       string `json:"kind"`
+	StatusCode int    `json:"status_code,omitempty"`
+	Message    string `json:"message"`
+	// WaitMS is how long the next call waited.
+	WaitMS int64 `json:"wait_ms"`
 }
 
 // FinalAnswer is the Action of the step that answered.

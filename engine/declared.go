@@ -176,6 +176,11 @@ func (e *Engine) CheckAgent(a *tessera.Agent) error {
 			v.Add("output_schema", "%s", err.Error())
 		}
 	}
+	for i, name := range a.FallbackModels {
+		if _, err := e.cfg.Registry.Resolve(name); err != nil || strings.TrimSpace(name) == "" {
+			v.Add(fmt.Sprintf("fallback_models.%d", i), "The fallback model %q is not available.", name)
+		}
+	}
 	return v.Err()
 }
 

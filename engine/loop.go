@@ -48,17 +48,17 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 	if maxIter <= 0 {
 		maxIter = tessera.DefaultMaxIterations
 	}
-	var usage llm.Usage
+	m := newMeter(res)
 	step := 0 // iteration numbers: one per tool call, plus the final answer
 	last := ""
 	for turn := 1; turn <= maxIter; turn++ {
 		e.appendEvent(ex, tessera.EventIterationStarted, map[string]int{"turn": turn, "iteration": step + 1})
 		start := time.Now()
-		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature, Tools: defs, OutputSchema: schema}, out.write)
+		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature, Tools: defs, OutputSchema: schema}, streamFor(res, out))
 		if err != nil {
-			return e.callFailed(ctx, ex, res, err, out, usage)
+			return e.callFailed(ctx, ex, err, out, m)
 		}
-		usage = addUsage(usage, resp.Usage)
+		m.add(res, resp)
 		latency := time.Since(start).Milliseconds()
 		last = clean(resp.Content)
 		if len(resp.ToolCalls) == 0 {
@@ -66,16 +66,17 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 			e.record(ex, &tessera.Iteration{
 				Iteration: step, Action: tessera.FinalAnswer, ActionInput: json.RawMessage(`{}`), Observation: last,
 				InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, LatencyMS: latency,
+				ProviderAttempts: attempts(resp.Attempts),
 			})
-			cost, credits := res.Price.Cost(usage)
-			return outcome{status: tessera.StatusCompleted, output: last, modelUsed: res.Spec, usage: toUsage(usage),
-				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer, steps: step}
+			o := outcome{status: tessera.StatusCompleted, output: last, stopReason: tessera.StopFinalAnswer, steps: step}
+			m.fill(&o)
+			return o
 		}
 		msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Content: resp.Content, ToolCalls: resp.ToolCalls})
 		obs := e.callTools(ctx, byName, resp.ToolCalls)
 		if ctx.Err() != nil {
 			o := e.interrupted(ctx, ex, ctx.Err(), out)
-			o.modelUsed, o.usage = res.Spec, toUsage(usage)
+			m.fill(&o)
 			return o
 		}
 		for i, c := range resp.ToolCalls {
@@ -86,6 +87,7 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 			}
 			if i == 0 { // the model call that asked for these tools
 				it.InputTokens, it.OutputTokens, it.LatencyMS = resp.Usage.InputTokens, resp.Usage.OutputTokens, latency+it.LatencyMS
+				it.ProviderAttempts = attempts(resp.Attempts)
 			}
 			if obs[i].IsError {
 				it.Error = obs[i].Content
@@ -94,26 +96,26 @@ func (e *Engine) loop(ctx context.Context, ex *tessera.Execution, res *llm.Resol
 			msgs = append(msgs, llm.Message{Role: llm.RoleTool, ToolCallID: c.ID, Content: obs[i].Content})
 		}
 	}
-	return capReached(res, usage, last, maxIter)
+	return capReached(m, last, maxIter)
 }
 
 // callFailed is the outcome of a loop whose model call failed: what the
 // earlier calls used is still billed.
-func (e *Engine) callFailed(ctx context.Context, ex *tessera.Execution, res *llm.Resolved, err error, out *output, usage llm.Usage) outcome {
+func (e *Engine) callFailed(ctx context.Context, ex *tessera.Execution, err error, out *output, m *meter) outcome {
 	o := e.interrupted(ctx, ex, err, out)
-	o.modelUsed, o.usage = res.Spec, toUsage(usage)
-	o.cost, o.credits = res.Price.Cost(usage)
+	m.fill(&o)
 	return o
 }
 
 // capReached is the outcome of a loop that used up its iterations.
-func capReached(res *llm.Resolved, usage llm.Usage, last string, maxIter int) outcome {
-	cost, credits := res.Price.Cost(usage)
-	return outcome{
-		status: tessera.StatusFailed, output: last, modelUsed: res.Spec, usage: toUsage(usage), cost: cost, credits: credits,
+func capReached(m *meter, last string, maxIter int) outcome {
+	o := outcome{
+		status: tessera.StatusFailed, output: last,
 		errMsg:     fmt.Sprintf("The agent reached its limit of %d iterations without a final answer.", maxIter),
 		stopReason: tessera.StopMaxIterations,
 	}
+	m.fill(&o)
+	return o
 }
 
 // callTools runs the calls of one model turn in parallel.

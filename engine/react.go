@@ -88,29 +88,29 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 	}
 	msgs = withSystem(msgs, fmt.Sprintf(reactFormat, list.String(), strings.Join(names, ", ")))
 	maxIter := max(ex.MaxIterations, 1)
-	var usage llm.Usage
+	m := newMeter(res)
 	step := 0
 	last := ""
 	for turn := 1; turn <= maxIter; turn++ {
 		e.appendEvent(ex, tessera.EventIterationStarted, map[string]int{"turn": turn, "iteration": step + 1})
 		start := time.Now()
-		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, out.write)
+		resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature}, streamFor(res, out))
 		if err != nil {
-			return e.callFailed(ctx, ex, res, err, out, usage)
+			return e.callFailed(ctx, ex, err, out, m)
 		}
-		usage = addUsage(usage, resp.Usage)
+		m.add(res, resp)
 		reply := clean(resp.Content)
 		st := parseReact(reply)
 		step++
 		it := &tessera.Iteration{Iteration: step, Thought: st.thought, InputTokens: resp.Usage.InputTokens,
-			OutputTokens: resp.Usage.OutputTokens, LatencyMS: time.Since(start).Milliseconds()}
+			OutputTokens: resp.Usage.OutputTokens, LatencyMS: time.Since(start).Milliseconds(), ProviderAttempts: attempts(resp.Attempts)}
 		if st.isFinal {
 			last = st.final
 			it.Action, it.ActionInput, it.Observation = tessera.FinalAnswer, json.RawMessage(`{}`), last
 			e.record(ex, it)
-			cost, credits := res.Price.Cost(usage)
-			return outcome{status: tessera.StatusCompleted, output: last, modelUsed: res.Spec, usage: toUsage(usage),
-				cost: cost, credits: credits, stopReason: tessera.StopFinalAnswer, steps: step}
+			o := outcome{status: tessera.StatusCompleted, output: last, stopReason: tessera.StopFinalAnswer, steps: step}
+			m.fill(&o)
+			return o
 		}
 		it.Action, it.ActionInput = st.action, actionInput(st.input)
 		obs := tool.Observation{IsError: true, Content: "Error: " + st.problem}
@@ -123,7 +123,7 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 		}
 		if ctx.Err() != nil {
 			o := e.interrupted(ctx, ex, ctx.Err(), out)
-			o.modelUsed, o.usage = res.Spec, toUsage(usage)
+			m.fill(&o)
 			return o
 		}
 		it.Observation = obs.Content
@@ -135,7 +135,7 @@ func (e *Engine) reactLoop(ctx context.Context, ex *tessera.Execution, res *llm.
 		msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Content: reply},
 			llm.Message{Role: llm.RoleUser, Content: "Observation: " + obs.Content})
 	}
-	return capReached(res, usage, last, maxIter)
+	return capReached(m, last, maxIter)
 }
 
 // withSystem adds text to the system message, or starts one.

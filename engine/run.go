@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -147,8 +147,13 @@ type outcome struct {
 	steps int
 }
 
-// addUsage adds one more model call to the outcome's usage and cost.
-func (o *outcome) addUsage(res *llm.Resolved, u llm.Usage) {
+// addCall adds one more answered model call to the outcome's usage and
+// cost, at the price of the model that answered.
+func (o *outcome) addCall(res *llm.Resolved, resp *llm.Response) {
+	if resp.Resolved != nil {
+		res = resp.Resolved
+	}
+	u := resp.Usage
 	o.usage.InputTokens += u.InputTokens
 	o.usage.OutputTokens += u.OutputTokens
 	o.usage.CachedInputTokens += u.CachedInputTokens
@@ -165,7 +170,7 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 		}
 		return e.interrupted(ctx, ex, fmt.Errorf("load agent: %w", err), out)
 	}
-	res, err := e.cfg.Registry.Resolve(ex.Model)
+	res, err := e.resolveModel(ex.Model, agent.FallbackModels)
 	if err != nil {
 		return outcome{status: tessera.StatusFailed, errMsg: err.Error()}
 	}
@@ -203,17 +208,36 @@ func (e *Engine) run(ctx context.Context, ex *tessera.Execution, out *output) ou
 		return o
 	}
 	resp, err := res.Provider.Generate(ctx, &llm.Request{Model: res.Model, Messages: msgs, Temperature: ex.Temperature,
-		OutputSchema: e.providerSchema(res, agent)}, out.write)
+		OutputSchema: e.providerSchema(res, agent)}, streamFor(res, out))
 	if err != nil {
 		o := e.interrupted(ctx, ex, err, out)
 		o.modelUsed = res.Spec
 		return o
 	}
-	usage := tessera.Usage{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, CachedInputTokens: resp.Usage.CachedInputTokens}
-	cost, credits := res.Price.Cost(resp.Usage)
-	o := outcome{status: tessera.StatusCompleted, output: clean(resp.Content), modelUsed: res.Spec, usage: usage, cost: cost, credits: credits}
+	m := newMeter(res)
+	m.add(res, resp)
+	o := outcome{status: tessera.StatusCompleted, output: clean(resp.Content)}
+	m.fill(&o)
 	e.structure(ctx, ex, agent, res, msgs, &o)
 	return o
+}
+
+// resolveModel resolves the model of a run and, behind it, the agent's
+// fallback models.
+func (e *Engine) resolveModel(model string, fallbacks []string) (*llm.Resolved, error) {
+	res, err := e.cfg.Registry.Resolve(model)
+	if err != nil || len(fallbacks) == 0 {
+		return res, err
+	}
+	chain := make([]*llm.Resolved, 0, len(fallbacks))
+	for _, name := range fallbacks {
+		fb, err := e.cfg.Registry.Resolve(name)
+		if err != nil {
+			return nil, fmt.Errorf("fallback model %q: %w", name, err)
+		}
+		chain = append(chain, fb)
+	}
+	return llm.WithFallbacks(res, chain), nil
 }
 
 // instanceOf loads the instance an execution runs on, nil for none.

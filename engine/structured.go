@@ -151,7 +151,7 @@ func (e *Engine) structure(ctx context.Context, ex *tessera.Execution, agent *te
 		o.errMsg = "The answer does not satisfy the agent's output_schema (" + verr.Error() + ") and the repair call failed: " + tessera.ErrorMessage(err)
 		return
 	}
-	o.addUsage(res, resp.Usage)
+	o.addCall(res, resp)
 	fixed := clean(resp.Content)
 	parsed, err = parseStructured(fixed, schema)
 	if o.steps > 0 {
@@ -160,6 +160,7 @@ func (e *Engine) structure(ctx context.Context, ex *tessera.Execution, agent *te
 			Iteration: o.steps, Thought: "The answer did not satisfy the output_schema (" + verr.Error() + "); asked the model to correct it.",
 			Action: tessera.FinalAnswer, ActionInput: json.RawMessage(`{}`), Observation: fixed,
 			InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens, LatencyMS: time.Since(start).Milliseconds(),
+			ProviderAttempts: attempts(resp.Attempts),
 		}
 		if err != nil {
 			it.Error = err.Error()

@@ -102,6 +102,9 @@ type Response struct {
 	// Attempts are the calls that failed before this one succeeded (see
 	// WithRetry).
 	Attempts []Attempt
+	// Resolved is the model that answered when it was a fallback (see
+	// WithFallbacks); nil means the model called.
+	Resolved *Resolved
 }
 
 // StreamFunc receives text deltas as the provider produces them. Returning

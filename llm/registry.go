@@ -30,6 +30,28 @@ type Model struct {
 	// Schema (OpenAI's response_format json_schema). Without it an agent's
 	// output_schema is asked for in the instructions, then validated.
 	StructuredOutput bool `yaml:"structured_output" json:"structured_output"`
+	// Vision says the model takes images.
+	Vision bool `yaml:"vision" json:"vision"`
+	// NoStreaming makes every call whole: for servers whose streaming is
+	// broken or missing.
+	NoStreaming bool `yaml:"no_streaming" json:"no_streaming,omitempty"`
+}
+
+// Capabilities are what a model can do, as GET /api/v1/models shows them.
+type Capabilities struct {
+	// Tools is native tool calling; TextReAct models run tools through
+	// the text protocol instead.
+	Tools            bool `json:"tools"`
+	TextReAct        bool `json:"text_react"`
+	Vision           bool `json:"vision"`
+	StructuredOutput bool `json:"structured_output"`
+	Streaming        bool `json:"streaming"`
+}
+
+// Capabilities returns what the table entry says the model can do.
+func (m *Model) Capabilities() Capabilities {
+	return Capabilities{Tools: !m.TextReAct, TextReAct: m.TextReAct, Vision: m.Vision,
+		StructuredOutput: m.StructuredOutput, Streaming: !m.NoStreaming}
 }
 
 // Cost returns the dollar cost and the credits of usage on this model.
@@ -111,6 +133,15 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 		r.models[m.Name] = m
 	}
 	return r, nil
+}
+
+// Providers returns the names of the configured providers, echo first.
+func (r *Registry) Providers() []string {
+	out := make([]string, 0, len(r.providers))
+	if _, ok := r.providers["echo"]; ok {
+		out = append(out, "echo")
+	}
+	return append(out, r.order...)
 }
 
 // DefaultModel returns the configured default model name.

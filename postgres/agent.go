@@ -19,7 +19,7 @@ import (
 // AgentUpsertBySlug compares. They match the values of agentDef.
 const agentDefColumns = `slug, title, description, type, instructions, prompt, questions, model,
 	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source,
-	http_tools, mcp_servers, output_schema`
+	http_tools, mcp_servers, output_schema, fallback_models`
 
 const agentColumns = "id, workspace_id, " + agentDefColumns + ", version, created_at, updated_at"
 
@@ -52,9 +52,13 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	fallbacks, err := encodeJSON(a.FallbackModels, "[]")
+	if err != nil {
+		return nil, err
+	}
 	return []any{a.Slug, a.Title, a.Description, a.Type, a.Instructions, a.Prompt, questions, a.Model,
 		a.Temperature, tools, a.MaxIterations, a.TimeoutSeconds, a.MultitaskStrategy, a.Visibility,
-		a.Source, httpTools, mcpServers, string(a.OutputSchema)}, nil
+		a.Source, httpTools, mcpServers, string(a.OutputSchema), fallbacks}, nil
 }
 
 // insertAgentSQL inserts a version-1 agent: $1 the workspace, then the
@@ -247,12 +251,12 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 
 func scanAgent(row pgx.Row) (*tessera.Agent, error) {
 	var a tessera.Agent
-	var questions, tools, httpTools, mcpServers []byte
+	var questions, tools, httpTools, mcpServers, fallbacks []byte
 	var outputSchema string
 	var created, updated time.Time
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Slug, &a.Title, &a.Description, &a.Type, &a.Instructions, &a.Prompt,
 		&questions, &a.Model, &a.Temperature, &tools, &a.MaxIterations, &a.TimeoutSeconds, &a.MultitaskStrategy,
-		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema,
+		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema, &fallbacks,
 		&a.Version, &created, &updated)
 	if err != nil {
 		return nil, err
@@ -267,6 +271,9 @@ func scanAgent(row pgx.Row) (*tessera.Agent, error) {
 		return nil, err
 	}
 	if err := decodeJSON(mcpServers, &a.MCPServers); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(fallbacks, &a.FallbackModels); err != nil {
 		return nil, err
 	}
 	if outputSchema != "" {

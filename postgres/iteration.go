@@ -21,12 +21,13 @@ import (
 // 1, and lists show those of its latest attempt that recorded any.
 
 const iterationColumns = `execution_id, attempt, iteration, thought, action, action_input, observation, error,
-	input_tokens, output_tokens, latency_ms, timestamp`
+	input_tokens, output_tokens, latency_ms, timestamp, provider_attempts`
 
 // encodedIterations are steps ready to insert, column by column.
 type encodedIterations struct {
 	iteration                              []int32
 	thought, action, input, observation, e []string
+	attempts                               []string
 	inputTokens, outputTokens, latency     []int64
 	at                                     []time.Time
 }
@@ -41,7 +42,7 @@ func encodeIterations(steps []*tessera.Iteration, now time.Time) (*encodedIterat
 		iteration: make([]int32, n), thought: make([]string, n), action: make([]string, n),
 		input: make([]string, n), observation: make([]string, n), e: make([]string, n),
 		inputTokens: make([]int64, n), outputTokens: make([]int64, n), latency: make([]int64, n),
-		at: make([]time.Time, n),
+		at: make([]time.Time, n), attempts: make([]string, n),
 	}
 	for i, it := range steps {
 		if it == nil {
@@ -62,6 +63,9 @@ func encodeIterations(steps []*tessera.Iteration, now time.Time) (*encodedIterat
 		out.observation[i], out.e[i] = it.Observation, it.Error
 		out.inputTokens[i], out.outputTokens[i], out.latency[i] = it.InputTokens, it.OutputTokens, it.LatencyMS
 		out.at[i] = ts(at)
+		if out.attempts[i], err = encodeJSON(it.ProviderAttempts, "[]"); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -85,10 +89,10 @@ func actionInput(raw json.RawMessage) (string, error) {
 // execution, $2 the attempt, then the columns as arrays.
 const insertIterationsSQL = `INSERT INTO execution_iterations (` + iterationColumns + `)
 	SELECT $1, $2, u.iteration, u.thought, u.action, u.action_input::json, u.observation, u.error,
-		u.input_tokens, u.output_tokens, u.latency_ms, u.at
+		u.input_tokens, u.output_tokens, u.latency_ms, u.at, u.attempts::json
 	FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		$9::bigint[], $10::bigint[], $11::bigint[], $12::timestamptz[])
-		AS u (iteration, thought, action, action_input, observation, error, input_tokens, output_tokens, latency_ms, at)`
+		$9::bigint[], $10::bigint[], $11::bigint[], $12::timestamptz[], $13::text[])
+		AS u (iteration, thought, action, action_input, observation, error, input_tokens, output_tokens, latency_ms, at, attempts)`
 
 // IterationAppend records steps of a running execution for the attempt
 // holding it. ECONFLICT when the attempt no longer holds it, or when a step
@@ -117,7 +121,7 @@ func (s *Store) IterationAppend(ctx context.Context, params *tessera.IterationAp
 		}
 		_, err = tx.Exec(ctx, insertIterationsSQL, params.ExecutionID, params.Attempt, steps.iteration,
 			steps.thought, steps.action, steps.input, steps.observation, steps.e,
-			steps.inputTokens, steps.outputTokens, steps.latency, steps.at)
+			steps.inputTokens, steps.outputTokens, steps.latency, steps.at, steps.attempts)
 		if isUnique(err) {
 			return tessera.Errorf(tessera.ECONFLICT, "a step of attempt %d of execution %d is already recorded",
 				params.Attempt, params.ExecutionID)
@@ -136,7 +140,8 @@ func (s *Store) IterationAppend(ctx context.Context, params *tessera.IterationAp
 // not found and one row of NULLs when it has no step.
 func (s *Store) IterationList(ctx context.Context, params *tessera.IterationListParams) ([]*tessera.Iteration, error) {
 	rows, err := s.pool.Query(ctx, `SELECT i.execution_id, i.attempt, i.iteration, i.thought, i.action,
-			i.action_input, i.observation, i.error, i.input_tokens, i.output_tokens, i.latency_ms, i.timestamp
+			i.action_input, i.observation, i.error, i.input_tokens, i.output_tokens, i.latency_ms, i.timestamp,
+			i.provider_attempts
 		FROM executions AS x
 		LEFT JOIN execution_iterations AS i ON i.execution_id = x.id
 			AND i.attempt = (SELECT MAX(attempt) FROM execution_iterations WHERE execution_id = x.id)
@@ -153,20 +158,26 @@ func (s *Store) IterationList(ctx context.Context, params *tessera.IterationList
 		var execID *int64
 		var attempt, iteration *int
 		var thought, action, observation, e *string
-		var input []byte
+		var input, attempts []byte
 		var inTokens, outTokens, latency *int64
 		var at *time.Time
 		err := rows.Scan(&execID, &attempt, &iteration, &thought, &action, &input, &observation, &e,
-			&inTokens, &outTokens, &latency, &at)
+			&inTokens, &outTokens, &latency, &at, &attempts)
 		if err != nil {
 			return nil, wrap("iteration list", err)
 		}
 		if execID == nil {
 			continue // the execution exists; it has no step
 		}
-		list = append(list, &tessera.Iteration{ExecutionID: *execID, Attempt: *attempt, Iteration: *iteration,
+		it := &tessera.Iteration{ExecutionID: *execID, Attempt: *attempt, Iteration: *iteration,
 			Thought: *thought, Action: *action, ActionInput: json.RawMessage(input), Observation: *observation,
-			Error: *e, InputTokens: *inTokens, OutputTokens: *outTokens, LatencyMS: *latency, Timestamp: utc(*at)})
+			Error: *e, InputTokens: *inTokens, OutputTokens: *outTokens, LatencyMS: *latency, Timestamp: utc(*at)}
+		if string(attempts) != "[]" {
+			if err := decodeJSON(attempts, &it.ProviderAttempts); err != nil {
+				return nil, wrap("iteration list", err)
+			}
+		}
+		list = append(list, it)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("iteration list", err)

@@ -16,7 +16,7 @@ import (
 // AgentUpsertBySlug compares. They match the values of agentDef.
 const agentDefColumns = `slug, title, description, type, instructions, prompt, questions, model,
 	temperature, tools, max_iterations, timeout_seconds, multitask_strategy, visibility, source,
-	http_tools, mcp_servers, output_schema`
+	http_tools, mcp_servers, output_schema, fallback_models`
 
 const agentColumns = "id, workspace_id, " + agentDefColumns + ", version, created_at, updated_at"
 
@@ -39,9 +39,13 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	fallbacks, err := encodeJSON(a.FallbackModels, "[]")
+	if err != nil {
+		return nil, err
+	}
 	return []any{a.Slug, a.Title, a.Description, a.Type, a.Instructions, a.Prompt, questions, a.Model,
 		nullFloat(a.Temperature), tools, a.MaxIterations, a.TimeoutSeconds, a.MultitaskStrategy, a.Visibility,
-		a.Source, httpTools, mcpServers, string(a.OutputSchema)}, nil
+		a.Source, httpTools, mcpServers, string(a.OutputSchema), fallbacks}, nil
 }
 
 // AgentCreate inserts params.Agent with Version 1. ECONFLICT when the slug
@@ -189,12 +193,12 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 
 func scanAgent(row scanner) (*tessera.Agent, error) {
 	var a tessera.Agent
-	var questions, tools, httpTools, mcpServers, outputSchema string
+	var questions, tools, httpTools, mcpServers, outputSchema, fallbacks string
 	var temperature sql.NullFloat64
 	var created, updated int64
 	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Slug, &a.Title, &a.Description, &a.Type, &a.Instructions, &a.Prompt,
 		&questions, &a.Model, &temperature, &tools, &a.MaxIterations, &a.TimeoutSeconds, &a.MultitaskStrategy,
-		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema,
+		&a.Visibility, &a.Source, &httpTools, &mcpServers, &outputSchema, &fallbacks,
 		&a.Version, &created, &updated)
 	if err != nil {
 		return nil, err
@@ -209,6 +213,9 @@ func scanAgent(row scanner) (*tessera.Agent, error) {
 		return nil, err
 	}
 	if err := decodeJSON(mcpServers, &a.MCPServers); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(fallbacks, &a.FallbackModels); err != nil {
 		return nil, err
 	}
 	if outputSchema != "" {

@@ -22,12 +22,12 @@ import (
 // 1, and lists show those of its latest attempt that recorded any.
 
 const iterationColumns = `execution_id, attempt, iteration, thought, action, action_input, observation, error,
-	input_tokens, output_tokens, latency_ms, timestamp`
+	input_tokens, output_tokens, latency_ms, timestamp, provider_attempts`
 
 var iterationColumnCount = strings.Count(iterationColumns, ",") + 1
 
 // iterationInsertBatch bounds the rows of one INSERT, well below SQLite's
-// limit on bound parameters (12 per row).
+// limit on bound parameters (13 per row).
 const iterationInsertBatch = 100
 
 // encodedIteration is a step ready to insert: the values of
@@ -55,8 +55,12 @@ func encodeIterations(steps []*tessera.Iteration, now time.Time) ([]encodedItera
 		if at.IsZero() {
 			at = now
 		}
+		attempts, err := encodeJSON(it.ProviderAttempts, "[]")
+		if err != nil {
+			return nil, err
+		}
 		out[i] = encodedIteration{it.Iteration, it.Thought, it.Action, input, it.Observation, it.Error,
-			it.InputTokens, it.OutputTokens, it.LatencyMS, micros(at)}
+			it.InputTokens, it.OutputTokens, it.LatencyMS, micros(at), attempts}
 	}
 	return out, nil
 }
@@ -153,12 +157,17 @@ func (s *Store) IterationList(ctx context.Context, params *tessera.IterationList
 
 func scanIteration(row scanner) (*tessera.Iteration, error) {
 	var it tessera.Iteration
-	var input string
+	var input, attempts string
 	var at int64
 	err := row.Scan(&it.ExecutionID, &it.Attempt, &it.Iteration, &it.Thought, &it.Action, &input, &it.Observation,
-		&it.Error, &it.InputTokens, &it.OutputTokens, &it.LatencyMS, &at)
+		&it.Error, &it.InputTokens, &it.OutputTokens, &it.LatencyMS, &at, &attempts)
 	if err != nil {
 		return nil, err
+	}
+	if attempts != "[]" {
+		if err := decodeJSON(attempts, &it.ProviderAttempts); err != nil {
+			return nil, err
+		}
 	}
 	it.ActionInput, it.Timestamp = json.RawMessage(input), fromMicros(at)
 	return &it, nil

@@ -22,6 +22,7 @@ func (f *fixture) fullAgent(slug string) *tessera.Agent {
 		{Name: "n", Type: tessera.QuestionNumber, Default: 3.5},
 	}
 	a.Model, a.Temperature = "openai/gpt-5", ptr(0.0)
+	a.FallbackModels = []string{"anthropic/claude-sonnet-4-5", "fast"}
 	a.Tools, a.MaxIterations = []string{"web_search", "http"}, 7
 	a.TimeoutSeconds, a.MultitaskStrategy = 120, tessera.MultitaskReject
 	a.Visibility, a.Source = "public", "config"
@@ -318,6 +319,7 @@ func testAgentUpsert(t *testing.T, newStore NewStore) {
 			func(a *tessera.Agent) { a.MCPServers = a.MCPServers[:1] },
 			func(a *tessera.Agent) { a.OutputSchema = json.RawMessage(`{"type":"object"}`) },
 			func(a *tessera.Agent) { a.OutputSchema = nil },
+			func(a *tessera.Agent) { a.FallbackModels = a.FallbackModels[:1] },
 		} {
 			a, err := f.store.AgentGetByID(f.ctx, &tessera.AgentGetParams{ID: base.ID, WorkspaceID: f.ws.ID})
 			ok(t, err)

@@ -14,12 +14,19 @@ import (
 // step returns step n of a tool loop with every field set; its Timestamp is
 // f.now plus n seconds.
 func (f *fixture) step(n int) *tessera.Iteration {
-	return &tessera.Iteration{
+	it := &tessera.Iteration{
 		Iteration: n, Thought: fmt.Sprintf("thought %d", n), Action: "web_search",
 		ActionInput: json.RawMessage(fmt.Sprintf(`{"query": "q%d", "n": [1, 2.5], "ü": null}`, n)),
 		Observation: fmt.Sprintf("seen %d ✓", n), InputTokens: int64(100 * n), OutputTokens: int64(10 * n),
 		LatencyMS: int64(1000 + n), Timestamp: f.at(time.Duration(n) * time.Second),
 	}
+	if n%2 == 0 { // every other step had failed model calls before it
+		it.ProviderAttempts = []tessera.ProviderAttempt{
+			{Attempt: 1, Model: "openai/gpt-5", Kind: "rate_limited", StatusCode: 429, Message: "slow down", WaitMS: 2000},
+			{Attempt: 2, Model: "anthropic/claude", Kind: "unavailable", Message: "connection reset", WaitMS: 0},
+		}
+	}
+	return it
 }
 
 func (f *fixture) appendSteps(id int64, attempt int, now time.Time, steps ...*tessera.Iteration) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tessera-run/tessera"
 	"github.com/tessera-run/tessera/llm"
+	"github.com/tessera-run/tessera/llm/openai"
 )
 
 // Config is the server's whole configuration. Precedence: flags over
@@ -53,14 +54,26 @@ type Config struct {
 		MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	} `yaml:"limits"`
 	Providers struct {
-		OpenAI struct {
-			APIKey  string        `yaml:"api_key"`
-			BaseURL string        `yaml:"base_url"`
-			Timeout time.Duration `yaml:"timeout"`
-		} `yaml:"openai"`
-		Echo struct {
+		// OpenAI, Anthropic and Gemini are the providers of those names,
+		// configured when a key or a base URL is set (here or in
+		// OPENAI_*, ANTHROPIC_*, GEMINI_*).
+		OpenAI    ProviderConfig `yaml:"openai"`
+		Anthropic ProviderConfig `yaml:"anthropic"`
+		Gemini    ProviderConfig `yaml:"gemini"`
+		// Servers are more OpenAI-compatible servers, each with its own
+		// name, most from a preset (ollama, vllm, groq, azure, …).
+		Servers []ServerConfig `yaml:"servers"`
+		Echo    struct {
 			Delay time.Duration `yaml:"delay"`
 		} `yaml:"echo"`
+		// Retry is how failed model calls are retried (see llm.RetryPolicy).
+		Retry struct {
+			MaxAttempts   int           `yaml:"max_attempts"`
+			BaseDelay     time.Duration `yaml:"base_delay"`
+			MaxDelay      time.Duration `yaml:"max_delay"`
+			MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+			MaxTotal      time.Duration `yaml:"max_total"`
+		} `yaml:"retry"`
 	} `yaml:"providers"`
 	Tools struct {
 		// Timeout bounds one tool call; MaxOutput what it shows the model.
@@ -93,6 +106,35 @@ type Config struct {
 	Agents []AgentConfig `yaml:"agents"`
 }
 
+// ProviderConfig configures one provider.
+type ProviderConfig struct {
+	APIKey  string        `yaml:"api_key"`
+	BaseURL string        `yaml:"base_url"`
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrency bounds this provider's calls in flight on this node;
+	// 0 is unbounded.
+	MaxConcurrency int `yaml:"max_concurrency"`
+}
+
+// ServerConfig is an OpenAI-compatible server of the providers.servers
+// list.
+type ServerConfig struct {
+	ProviderConfig `yaml:",inline"`
+	// Name is what model specs write ("groq/llama-3.3-70b"); default the
+	// preset's name.
+	Name   string `yaml:"name"`
+	Preset string `yaml:"preset"`
+	// APIKeyEnv names the variable holding the key, so that it need not
+	// be in the file; default the preset's (GROQ_API_KEY, …).
+	APIKeyEnv string `yaml:"api_key_env"`
+	// SystemRole and MaxTokensParam override the preset's quirks.
+	SystemRole     string `yaml:"system_role"`
+	MaxTokensParam string `yaml:"max_tokens_param"`
+	// Deployment and APIVersion locate an Azure OpenAI deployment.
+	Deployment string `yaml:"deployment"`
+	APIVersion string `yaml:"api_version"`
+}
+
 // LogConfig configures the logger.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -116,9 +158,10 @@ type AgentConfig struct {
 	// HTTPTools, MCPServers and OutputSchema are written in YAML with the
 	// keys of the JSON API (tessera.HTTPTool, tessera.MCPServer, a JSON
 	// Schema).
-	HTTPTools    []map[string]any `yaml:"http_tools"`
-	MCPServers   []map[string]any `yaml:"mcp_servers"`
-	OutputSchema map[string]any   `yaml:"output_schema"`
+	FallbackModels []string         `yaml:"fallback_models"`
+	HTTPTools      []map[string]any `yaml:"http_tools"`
+	MCPServers     []map[string]any `yaml:"mcp_servers"`
+	OutputSchema   map[string]any   `yaml:"output_schema"`
 }
 
 func defaultConfig() Config {
@@ -138,6 +181,8 @@ func defaultConfig() Config {
 	c.Queue.PollInterval = time.Second
 	c.Limits.MaxBodyBytes = 1 << 20
 	c.Providers.OpenAI.Timeout = 120 * time.Second
+	c.Providers.Anthropic.Timeout = 120 * time.Second
+	c.Providers.Gemini.Timeout = 120 * time.Second
 	return c
 }
 
@@ -203,7 +248,22 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	str(&c.Log.Format, "TESSERA_LOG_FORMAT")
 	str(&c.Providers.OpenAI.APIKey, "OPENAI_API_KEY")
 	str(&c.Providers.OpenAI.BaseURL, "OPENAI_BASE_URL")
+	str(&c.Providers.Anthropic.APIKey, "ANTHROPIC_API_KEY")
+	str(&c.Providers.Anthropic.BaseURL, "ANTHROPIC_BASE_URL")
+	str(&c.Providers.Gemini.APIKey, "GEMINI_API_KEY")
+	str(&c.Providers.Gemini.APIKey, "GOOGLE_API_KEY") // wins, as in Google's own SDK
+	str(&c.Providers.Gemini.BaseURL, "GOOGLE_GEMINI_BASE_URL")
 	str(&c.Tools.WebSearch.SearxngURL, "TESSERA_SEARXNG_URL")
+	for i := range c.Providers.Servers {
+		sc := &c.Providers.Servers[i]
+		env := sc.APIKeyEnv
+		if p, ok := openai.LookupPreset(sc.Preset); ok && env == "" {
+			env = p.KeyEnv
+		}
+		if sc.APIKey == "" && env != "" {
+			sc.APIKey = getenv(env)
+		}
+	}
 	if v := getenv("TESSERA_MCP_ALLOWED_COMMANDS"); v != "" {
 		c.Tools.MCP.AllowedCommands = strings.Split(v, ",")
 	}

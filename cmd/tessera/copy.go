@@ -143,9 +143,9 @@ var copyTables = []copyTable{
 		{"temperature", kNullReal}, {"tools", kJSON}, {"max_iterations", kInt}, {"visibility", kText},
 		{"source", kText}, {"version", kInt}, {"created_at", kTime}, {"updated_at", kTime},
 		{"timeout_seconds", kInt}, {"multitask_strategy", kText},
-		{"http_tools", kJSON}, {"mcp_servers", kJSON}, {"output_schema", kText},
+		{"http_tools", kJSON}, {"mcp_servers", kJSON}, {"output_schema", kText}, {"fallback_models", kJSON},
 	}, added: map[string]int64{"timeout_seconds": 2, "multitask_strategy": 2,
-		"http_tools": 4, "mcp_servers": 4, "output_schema": 4}},
+		"http_tools": 4, "mcp_servers": 4, "output_schema": 4, "fallback_models": 4}},
 	{name: "agent_instances", key: []string{"id"}, identity: true, since: 3, cols: []column{
 		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"name", kText}, {"config", kJSON},
 		{"created_at", kTime}, {"updated_at", kTime},
@@ -170,8 +170,8 @@ var copyTables = []copyTable{
 	{name: "execution_iterations", key: []string{"execution_id", "attempt", "iteration"}, since: 3, cols: []column{
 		{"execution_id", kInt}, {"attempt", kInt}, {"iteration", kInt}, {"thought", kText}, {"action", kText},
 		{"action_input", kJSON}, {"observation", kText}, {"error", kText}, {"input_tokens", kInt},
-		{"output_tokens", kInt}, {"latency_ms", kInt}, {"timestamp", kTime},
-	}},
+		{"output_tokens", kInt}, {"latency_ms", kInt}, {"timestamp", kTime}, {"provider_attempts", kJSON},
+	}, added: map[string]int64{"provider_attempts": 4}},
 }
 
 // tablesAt returns the tables and columns of schema version v.

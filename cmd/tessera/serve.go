@@ -20,8 +20,6 @@ import (
 	"github.com/tessera-run/tessera/engine"
 	"github.com/tessera-run/tessera/http/server"
 	"github.com/tessera-run/tessera/llm"
-	"github.com/tessera-run/tessera/llm/echo"
-	"github.com/tessera-run/tessera/llm/openai"
 	"github.com/tessera-run/tessera/postgres"
 	"github.com/tessera-run/tessera/queue"
 	"github.com/tessera-run/tessera/sqlite"
@@ -178,12 +176,22 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		store.Close()
 		return nil, usageError{fmt.Errorf("tools.http: %w", err)}
 	}
+	// An MCP tool call is one HTTP request whose answer may stream for as
+	// long as the tool runs, so its client's bound is the tool timeout's,
+	// not the short one of a plain HTTP call.
+	mcpHTTPConfig := tools.Deps.HTTP
+	mcpHTTPConfig.Timeout = max(cfg.Tools.Timeout, 30*time.Second) + 10*time.Second
+	mcpHTTP, err := builtin.NewHTTPClient(mcpHTTPConfig)
+	if err != nil {
+		store.Close()
+		return nil, usageError{fmt.Errorf("tools.http: %w", err)}
+	}
 	eng, err := engine.New(engine.Config{
 		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
 		// Declared HTTP tools and MCP servers go through the same SSRF
 		// guard and allow-list as the built-in HTTP tools.
 		HTTPTools: httptool.Config{Client: declaredHTTP, Timeout: cfg.Tools.HTTP.Timeout, MaxResponseBytes: cfg.Tools.HTTP.MaxResponseBytes},
-		MCP: mcptool.Options{HTTPClient: declaredHTTP, AllowStdio: cfg.Tools.MCP.AllowStdio, AllowedCommands: cfg.Tools.MCP.AllowedCommands,
+		MCP: mcptool.Options{HTTPClient: mcpHTTP, AllowStdio: cfg.Tools.MCP.AllowStdio, AllowedCommands: cfg.Tools.MCP.AllowedCommands,
 			ConnectTimeout: cfg.Tools.MCP.ConnectTimeout, ClientName: "tessera", ClientVersion: Version, MaxOutputBytes: cfg.Tools.MaxOutput},
 		Store: store, Registry: reg, Logger: log, Lease: cfg.Execution.Lease, Timeout: cfg.Execution.Timeout,
 		MaxTimeout: cfg.Execution.MaxTimeout, MaxAttempts: cfg.Execution.MaxAttempts, MaxWait: cfg.Execution.MaxWait,
@@ -261,29 +269,6 @@ func newToolResolver(cfg Config) (builtin.Resolver, error) {
 	return r, nil
 }
 
-// newRegistry configures the providers from the environment and config:
-// echo always (it needs no network); OpenAI-compatible when a key or a
-// base URL is set.
-func newRegistry(cfg Config) (*llm.Registry, error) {
-	providers := []llm.Provider{echo.New(echo.Config{Delay: cfg.Providers.Echo.Delay})}
-	oa := cfg.Providers.OpenAI
-	hasReal := oa.APIKey != "" || oa.BaseURL != ""
-	if hasReal {
-		p, err := openai.New(openai.Config{APIKey: oa.APIKey, BaseURL: oa.BaseURL, Timeout: oa.Timeout})
-		if err != nil {
-			return nil, fmt.Errorf("openai provider: %w", err)
-		}
-		providers = append(providers, p)
-	}
-	def := cfg.DefaultModel
-	if def == "" && !hasReal {
-		// With no real provider the echo model is the only one there is;
-		// with one, echo is never chosen silently.
-		def = "echo"
-	}
-	return llm.NewRegistry(llm.RegistryConfig{Providers: providers, Models: cfg.Models, DefaultModel: def})
-}
-
 // bootstrap creates workspace 1 on a fresh database and, when no admin
 // token is configured and no key exists, one key for it, printed once.
 func (n *node) bootstrap(ctx context.Context, stdout io.Writer) error {
@@ -324,6 +309,7 @@ func (n *node) upsertAgents(ctx context.Context, now time.Time) error {
 			WorkspaceID: max(ac.WorkspaceID, tessera.DefaultWorkspaceID), Slug: ac.Slug, Title: ac.Title, Description: ac.Description,
 			Type: ac.Type, Instructions: ac.Instructions, Prompt: ac.Prompt, Questions: ac.Questions, Model: ac.Model,
 			Temperature: ac.Temperature, Tools: ac.Tools, MaxIterations: ac.MaxIterations, Source: "config",
+			FallbackModels: ac.FallbackModels,
 		}
 		if err := ac.declaredTools(a); err != nil {
 			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}

@@ -33,7 +33,8 @@ type agentBody struct {
 	HTTPTools  *[]tessera.HTTPTool  `json:"http_tools"`
 	MCPServers *[]tessera.MCPServer `json:"mcp_servers"`
 	// OutputSchema replaces the schema; null removes it.
-	OutputSchema json.RawMessage `json:"output_schema"`
+	OutputSchema   json.RawMessage `json:"output_schema"`
+	FallbackModels *[]string       `json:"fallback_models"`
 }
 
 // apply copies the sent fields onto a.
@@ -76,6 +77,9 @@ func (b *agentBody) apply(a *tessera.Agent) {
 	if b.OutputSchema != nil {
 		a.OutputSchema = b.OutputSchema // "null" is cleared by Validate
 	}
+	if b.FallbackModels != nil {
+		a.FallbackModels = *b.FallbackModels
+	}
 }
 
 // Agent is the native agent: Tess's Get Agent shape plus the definition.
@@ -94,6 +98,7 @@ type Agent struct {
 	HTTPTools         []tessera.HTTPTool  `json:"http_tools"`
 	MCPServers        []tessera.MCPServer `json:"mcp_servers"`
 	OutputSchema      json.RawMessage     `json:"output_schema"`
+	FallbackModels    []string            `json:"fallback_models"`
 	Version           int                 `json:"version"`
 	Source            string              `json:"source"`
 }
@@ -103,7 +108,10 @@ func (h *Handler) toAgent(a *tessera.Agent) Agent {
 		Agent: tess.ToAgent(a, h.cfg.Registry), Instructions: a.Instructions, Prompt: a.Prompt, Model: a.Model,
 		Temperature: a.Temperature, Tools: a.Tools, MaxIterations: a.MaxIterations, Version: a.Version, Source: a.Source,
 		TimeoutSeconds: a.TimeoutSeconds, MultitaskStrategy: a.MultitaskStrategy, HTTPTools: a.HTTPTools,
-		MCPServers: a.MCPServers, OutputSchema: a.OutputSchema,
+		MCPServers: a.MCPServers, OutputSchema: a.OutputSchema, FallbackModels: a.FallbackModels,
+	}
+	if out.FallbackModels == nil {
+		out.FallbackModels = []string{}
 	}
 	if out.HTTPTools == nil {
 		out.HTTPTools = []tessera.HTTPTool{}

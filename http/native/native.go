@@ -62,4 +62,6 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Put(Prefix+"/agents/{id}", h.replaceAgent)
 	r.Patch(Prefix+"/agents/{id}", h.patchAgent)
 	r.Delete(Prefix+"/agents/{id}", h.deleteAgent)
+
+	r.Get(Prefix+"/models", h.listModels)
 }

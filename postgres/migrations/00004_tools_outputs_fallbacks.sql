@@ -10,8 +10,14 @@ ALTER TABLE agents
     ADD COLUMN mcp_servers   jsonb NOT NULL DEFAULT '[]',
     ADD COLUMN output_schema text  NOT NULL DEFAULT '';
 ALTER TABLE executions ADD COLUMN structured_output json;
+-- Failed model calls of a step (retries, fallbacks), and the models an
+-- agent falls back on.
+ALTER TABLE execution_iterations ADD COLUMN provider_attempts json NOT NULL DEFAULT '[]';
+ALTER TABLE agents ADD COLUMN fallback_models jsonb NOT NULL DEFAULT '[]';
 
 -- +goose Down
+ALTER TABLE agents DROP COLUMN fallback_models;
+ALTER TABLE execution_iterations DROP COLUMN provider_attempts;
 ALTER TABLE executions DROP COLUMN structured_output;
 ALTER TABLE agents
     DROP COLUMN output_schema,

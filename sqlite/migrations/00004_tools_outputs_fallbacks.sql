@@ -8,8 +8,14 @@ ALTER TABLE agents ADD COLUMN http_tools TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE agents ADD COLUMN mcp_servers TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE agents ADD COLUMN output_schema TEXT NOT NULL DEFAULT '';
 ALTER TABLE executions ADD COLUMN structured_output TEXT;
+-- Failed model calls of a step (retries, fallbacks), and the models an
+-- agent falls back on.
+ALTER TABLE execution_iterations ADD COLUMN provider_attempts TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE agents ADD COLUMN fallback_models TEXT NOT NULL DEFAULT '[]';
 
 -- +goose Down
+ALTER TABLE agents DROP COLUMN fallback_models;
+ALTER TABLE execution_iterations DROP COLUMN provider_attempts;
 ALTER TABLE executions DROP COLUMN structured_output;
 ALTER TABLE agents DROP COLUMN output_schema;
 ALTER TABLE agents DROP COLUMN mcp_servers;
