@@ -680,3 +680,16 @@ func roles(r *llmtest.ChatRequest) []string {
 func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// serveOnce runs serve with o's environment and returns how it ended; for
+// configurations that must be refused at start (a valid one runs until
+// the 30 s bound and returns the context's error).
+func serveOnce(t *testing.T, o opts) error {
+	t.Helper()
+	env := testEnv(t, &o)
+	env["TESSERA_ADDR"] = "127.0.0.1:0"
+	var out, errOut strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	return Run(ctx, []string{"serve"}, getenvFrom(env), &out, &errOut)
+}

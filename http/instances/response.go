@@ -20,6 +20,9 @@ type IterationData struct {
 	OutputTokens int64  `json:"output_tokens"`
 	LatencyMS    int64  `json:"latency_ms"`
 	Error        string `json:"error,omitempty"`
+	// ProviderAttempts are the model calls of the step that failed before
+	// one answered (retries, fallbacks).
+	ProviderAttempts []tessera.ProviderAttempt `json:"provider_attempts,omitempty"`
 }
 
 // ExecutionResponse is seed 003's AgentExecutionResponse, every field.
@@ -101,7 +104,7 @@ func toResponse(ex *tessera.Execution, its []*tessera.Iteration) ExecutionRespon
 	for _, it := range its {
 		r.Iterations = append(r.Iterations, IterationData{
 			Iteration: it.Iteration, Thought: it.Thought, Action: it.Action, ActionInput: it.ActionInput,
-			Observation: it.Observation, Timestamp: isoTime(it.Timestamp), InputTokens: it.InputTokens,
+			Observation: it.Observation, Timestamp: isoTime(it.Timestamp), InputTokens: it.InputTokens, ProviderAttempts: it.ProviderAttempts,
 			OutputTokens: it.OutputTokens, LatencyMS: it.LatencyMS, Error: it.Error,
 		})
 		if it.Action != tessera.FinalAnswer {
