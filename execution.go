@@ -56,6 +56,9 @@ type Usage struct {
 	InputTokens       int64 `json:"input_tokens"`
 	OutputTokens      int64 `json:"output_tokens"`
 	CachedInputTokens int64 `json:"cached_input_tokens"`
+	// ReasoningTokens are the part of OutputTokens spent thinking, where
+	// the provider reports them.
+	ReasoningTokens int64 `json:"reasoning_tokens"`
 }
 
 // Total returns input plus output tokens.

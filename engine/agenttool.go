@@ -49,6 +49,7 @@ func (r *rollup) add(ex *tessera.Execution) {
 	r.usage.InputTokens += ex.Usage.InputTokens
 	r.usage.OutputTokens += ex.Usage.OutputTokens
 	r.usage.CachedInputTokens += ex.Usage.CachedInputTokens
+	r.usage.ReasoningTokens += ex.Usage.ReasoningTokens
 	r.cost += ex.Cost
 	r.credits += ex.Credits
 }
@@ -59,6 +60,7 @@ func (r *rollup) apply(o *outcome) {
 	o.usage.InputTokens += r.usage.InputTokens
 	o.usage.OutputTokens += r.usage.OutputTokens
 	o.usage.CachedInputTokens += r.usage.CachedInputTokens
+	o.usage.ReasoningTokens += r.usage.ReasoningTokens
 	o.cost += r.cost
 	o.credits += r.credits
 }

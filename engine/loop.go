@@ -194,9 +194,10 @@ func (e *Engine) appendEvent(ex *tessera.Execution, typ string, data any) {
 
 func addUsage(a, b llm.Usage) llm.Usage {
 	return llm.Usage{InputTokens: a.InputTokens + b.InputTokens, OutputTokens: a.OutputTokens + b.OutputTokens,
-		CachedInputTokens: a.CachedInputTokens + b.CachedInputTokens}
+		CachedInputTokens: a.CachedInputTokens + b.CachedInputTokens, ReasoningTokens: a.ReasoningTokens + b.ReasoningTokens}
 }
 
 func toUsage(u llm.Usage) tessera.Usage {
-	return tessera.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens}
+	return tessera.Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CachedInputTokens: u.CachedInputTokens,
+		ReasoningTokens: u.ReasoningTokens}
 }

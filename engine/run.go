@@ -157,6 +157,7 @@ func (o *outcome) addCall(res *llm.Resolved, resp *llm.Response) {
 	o.usage.InputTokens += u.InputTokens
 	o.usage.OutputTokens += u.OutputTokens
 	o.usage.CachedInputTokens += u.CachedInputTokens
+	o.usage.ReasoningTokens += u.ReasoningTokens
 	cost, credits := res.Price.Cost(u)
 	o.cost += cost
 	o.credits += credits

@@ -16,7 +16,7 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
 	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at,
-	structured_output`
+	structured_output, reasoning_tokens`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row); a concurrent insert of the
@@ -226,7 +226,7 @@ func scanExecution(row pgx.Row) (*tessera.Execution, error) {
 		&e.InstanceID, &e.ContextType, &e.ContextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &e.Temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey,
-		&e.RequestHash, &metadata, &created, &updated, &started, &completed, &structured)
+		&e.RequestHash, &metadata, &created, &updated, &started, &completed, &structured, &e.Usage.ReasoningTokens)
 	if err != nil {
 		return nil, err
 	}

@@ -200,11 +200,11 @@ func (s *Store) ExecutionFinish(ctx context.Context, params *tessera.ExecutionFi
 			SET status = $1, output = $2, error = $3, model_used = $4, input_tokens = $5, output_tokens = $6,
 				cached_input_tokens = $7, cost = $8, credits = $9, lease_expires_at = NULL,
 				completed_at = $10, updated_at = $10, last_event_seq = last_event_seq + $11, stop_reason = $12,
-				structured_output = $13
-			WHERE `+fence(14)+` RETURNING `+execColumns,
+				structured_output = $13, reasoning_tokens = $14
+			WHERE `+fence(15)+` RETURNING `+execColumns,
 			params.Status, params.Output, params.Error, params.ModelUsed, params.Usage.InputTokens,
 			params.Usage.OutputTokens, params.Usage.CachedInputTokens, params.Cost, params.Credits,
-			now, len(events), params.StopReason, nullJSON(params.StructuredOutput), params.ID, params.Attempt))
+			now, len(events), params.StopReason, nullJSON(params.StructuredOutput), params.Usage.ReasoningTokens, params.ID, params.Attempt))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fenced(ctx, tx, params.ID, params.Attempt)
 		}

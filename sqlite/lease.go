@@ -179,11 +179,12 @@ func (s *Store) ExecutionFinish(ctx context.Context, params *tessera.ExecutionFi
 		exec, err = scanExecution(tx.QueryRowContext(ctx, `UPDATE executions
 			SET status = ?, stop_reason = ?, output = ?, error = ?, model_used = ?, input_tokens = ?, output_tokens = ?,
 				cached_input_tokens = ?, cost = ?, credits = ?, lease_expires_at = NULL,
-				completed_at = ?, updated_at = ?, last_event_seq = last_event_seq + ?, structured_output = ?
+				completed_at = ?, updated_at = ?, last_event_seq = last_event_seq + ?, structured_output = ?,
+				reasoning_tokens = ?
 			WHERE `+fence+` RETURNING `+execColumns,
 			params.Status, params.StopReason, params.Output, params.Error, params.ModelUsed, params.Usage.InputTokens,
 			params.Usage.OutputTokens, params.Usage.CachedInputTokens, params.Cost, params.Credits,
-			now, now, len(events), nullJSON(params.StructuredOutput), params.ID, params.Attempt))
+			now, now, len(events), nullJSON(params.StructuredOutput), params.Usage.ReasoningTokens, params.ID, params.Attempt))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fenced(ctx, tx, params.ID, params.Attempt)
 		}

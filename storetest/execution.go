@@ -272,9 +272,12 @@ func testExecutions(t *testing.T, newStore NewStore) {
 		}
 		f.claim(e.ID, f.now, lease)
 		parsed := json.RawMessage(`{"b":"x","a":[1,2.5,{"c":null}]}`)
+		usage := tessera.Usage{InputTokens: 100, OutputTokens: 80, CachedInputTokens: 20, ReasoningTokens: 64}
 		got, err := f.store.ExecutionFinish(f.ctx, &tessera.ExecutionFinishParams{ID: e.ID, Attempt: 1,
-			Status: tessera.StatusCompleted, Output: string(parsed), StructuredOutput: parsed, Now: f.at(time.Second)})
+			Status: tessera.StatusCompleted, Output: string(parsed), StructuredOutput: parsed, Usage: usage, Now: f.at(time.Second)})
 		ok(t, err)
+		equal(t, "Usage returned", got.Usage, usage)
+		equal(t, "Usage read back", f.getExec(e.ID).Usage, usage)
 		// Key order is kept: clients may show the object as the model wrote it.
 		equal(t, "StructuredOutput returned", string(got.StructuredOutput), string(parsed))
 		equal(t, "StructuredOutput read back", string(f.getExec(e.ID).StructuredOutput), string(parsed))

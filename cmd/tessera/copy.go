@@ -160,10 +160,10 @@ var copyTables = []copyTable{
 		{"metadata", kNullJSON}, {"created_at", kTime}, {"updated_at", kTime}, {"started_at", kNullTime},
 		{"completed_at", kNullTime}, {"last_event_seq", kInt}, {"cancel_requested", kBool}, {"timeout_ms", kInt},
 		{"instance_id", kNullInt}, {"context_type", kText}, {"context_id", kNullInt}, {"max_iterations", kInt},
-		{"stop_reason", kText}, {"structured_output", kNullJSON},
+		{"stop_reason", kText}, {"structured_output", kNullJSON}, {"reasoning_tokens", kInt},
 	}, added: map[string]int64{"last_event_seq": 2, "cancel_requested": 2, "timeout_ms": 2,
 		"instance_id": 3, "context_type": 3, "context_id": 3, "max_iterations": 3, "stop_reason": 3,
-		"structured_output": 4}},
+		"structured_output": 4, "reasoning_tokens": 4}},
 	{name: "execution_events", key: []string{"execution_id", "seq"}, since: 2, cols: []column{
 		{"execution_id", kInt}, {"seq", kInt}, {"type", kText}, {"data", kJSON}, {"created_at", kTime},
 	}},

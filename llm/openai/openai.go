@@ -258,5 +258,6 @@ func usage(u sdk.CompletionUsage) llm.Usage {
 		InputTokens:       u.PromptTokens,
 		OutputTokens:      u.CompletionTokens,
 		CachedInputTokens: u.PromptTokensDetails.CachedTokens,
+		ReasoningTokens:   u.CompletionTokensDetails.ReasoningTokens,
 	}
 }

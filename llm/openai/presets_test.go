@@ -2,6 +2,8 @@ package openai_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -116,5 +118,24 @@ func TestPresets(t *testing.T) {
 	p, _ := openai.LookupPreset("ollama")
 	if cfg := p.Apply(openai.Config{Name: "gpu-box", BaseURL: "http://gpu:11434/v1"}); cfg.Name != "gpu-box" || cfg.BaseURL != "http://gpu:11434/v1" || cfg.SystemRole != "system" {
 		t.Errorf("Apply = %+v", cfg)
+	}
+}
+
+func TestUsageCountsCachedAndReasoningTokens(t *testing.T) {
+	t.Parallel()
+	srv := rawServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"o-mini",
+"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],
+"usage":{"prompt_tokens":300,"completion_tokens":120,"total_tokens":420,
+"prompt_tokens_details":{"cached_tokens":256},"completion_tokens_details":{"reasoning_tokens":96}}}`)
+	})
+	p := newProvider(t, openai.Config{BaseURL: srv.URL})
+	resp, err := p.Generate(context.Background(), userRequest("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (llm.Usage{InputTokens: 300, OutputTokens: 120, CachedInputTokens: 256, ReasoningTokens: 96}); resp.Usage != want {
+		t.Errorf("usage = %+v, want %+v", resp.Usage, want)
 	}
 }

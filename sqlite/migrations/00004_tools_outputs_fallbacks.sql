@@ -12,8 +12,11 @@ ALTER TABLE executions ADD COLUMN structured_output TEXT;
 -- agent falls back on.
 ALTER TABLE execution_iterations ADD COLUMN provider_attempts TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE agents ADD COLUMN fallback_models TEXT NOT NULL DEFAULT '[]';
+-- The part of an execution's output tokens spent reasoning.
+ALTER TABLE executions ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE executions DROP COLUMN reasoning_tokens;
 ALTER TABLE agents DROP COLUMN fallback_models;
 ALTER TABLE execution_iterations DROP COLUMN provider_attempts;
 ALTER TABLE executions DROP COLUMN structured_output;
