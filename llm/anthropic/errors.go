@@ -1,0 +1,270 @@
+package anthropic
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	sdk "github.com/anthropics/anthropic-sdk-go/v2"
+	"github.com/anthropics/anthropic-sdk-go/v2/shared"
+
+	"github.com/tessera-run/tessera/llm"
+)
+
+// classify turns an SDK, HTTP or network error into an *llm.Error. ctx is
+// the caller's context: when it has ended the call was cancelled, whatever
+// the transport then reported. callCtx is ctx with the per-call timeout:
+// when only it has ended, the call timed out.
+func (p *Provider) classify(ctx, callCtx context.Context, err error, res *http.Response) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return p.newError(0, llm.ErrKindCancelled, "the call was cancelled: "+ctxErr.Error(), ctxErr)
+	}
+	var apiErr *sdk.Error
+	if errors.As(err, &apiErr) {
+		scrub(apiErr)
+		info := errorInfoOf(apiErr)
+		if apiErr.StatusCode < http.StatusBadRequest {
+			// An error event in a stream whose 200 response had begun.
+			return p.newError(0, typeKind(info.typ), "the stream failed: "+info.messageOr(cmp.Or(info.typ, "error event")), err)
+		}
+		return p.statusError(apiErr.StatusCode, apiErr.Response, info, err)
+	}
+	if res != nil && res.StatusCode >= http.StatusBadRequest {
+		// An error response whose body could not be read.
+		return p.statusError(res.StatusCode, res, errorInfo{}, err)
+	}
+	if callCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+		return p.newError(0, llm.ErrKindUnavailable, fmt.Sprintf("no complete answer within %s", p.timeout), err)
+	}
+	// No usable response: refused, reset, or broken mid-stream.
+	return p.newError(0, llm.ErrKindUnavailable, err.Error(), err)
+}
+
+// scrub removes the credentials from the requests the SDK keeps in its
+// error (the one it built and the clone it sent), so that dumping the
+// cause cannot leak the key.
+func scrub(apiErr *sdk.Error) {
+	reqs := []*http.Request{apiErr.Request}
+	if apiErr.Response != nil {
+		reqs = append(reqs, apiErr.Response.Request)
+	}
+	for _, r := range reqs {
+		if r != nil {
+			r.Header.Del("Authorization")
+			r.Header.Del("X-Api-Key")
+		}
+	}
+}
+
+func (p *Provider) statusError(status int, res *http.Response, info errorInfo, cause error) error {
+	e := p.newError(status, statusKind(status, info), info.messageOr(http.StatusText(status)), cause)
+	if res != nil {
+		e.RetryAfterSeconds = retryAfterSeconds(res.Header, time.Now())
+	}
+	return e
+}
+
+// statusKind classifies an HTTP error. 529 (overloaded) is a 5xx like the
+// others: unavailable.
+func statusKind(status int, info errorInfo) string {
+	if info.outOfCredit(status) {
+		return llm.ErrKindQuota
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return llm.ErrKindAuth
+	case status == http.StatusNotFound:
+		return llm.ErrKindNotFound
+	case status == http.StatusPaymentRequired:
+		return llm.ErrKindQuota
+	case status == http.StatusTooManyRequests:
+		return llm.ErrKindRateLimited
+	case status == http.StatusRequestTimeout || status == http.StatusConflict || status >= 500:
+		return llm.ErrKindUnavailable
+	default: // 400, 413 and the other 4xx: the request itself is refused
+		return llm.ErrKindInvalid
+	}
+}
+
+// typeKind classifies the error event of a stream by its type alone.
+func typeKind(typ string) string {
+	switch shared.ErrorType(typ) {
+	case shared.ErrorTypeAuthenticationError, shared.ErrorTypePermissionError:
+		return llm.ErrKindAuth
+	case shared.ErrorTypeBillingError:
+		return llm.ErrKindQuota
+	case shared.ErrorTypeNotFoundError:
+		return llm.ErrKindNotFound
+	case shared.ErrorTypeRateLimitError:
+		return llm.ErrKindRateLimited
+	case shared.ErrorTypeInvalidRequestError:
+		return llm.ErrKindInvalid
+	default: // overloaded_error, api_error, timeout_error, or new
+		return llm.ErrKindUnavailable
+	}
+}
+
+// spendCodes are the error codes of an organization out of money rather
+// than over a rate: waiting does not help.
+var spendCodes = map[string]bool{
+	string(sdk.ErrorCodeContractSpendLimitReached):            true,
+	string(sdk.ErrorCodeEnforcedSpendLimitReached):            true,
+	string(sdk.ErrorCodeLinkedOrganizationSpendLimitReached):  true,
+	string(sdk.ErrorCodeLinkedOrganizationBillingUnavailable): true,
+}
+
+// errorInfo is what an error body says.
+type errorInfo struct {
+	message, typ, code string
+}
+
+func (i errorInfo) messageOr(fallback string) string {
+	if i.message != "" {
+		return i.message
+	}
+	return fallback
+}
+
+// outOfCredit reports a billing error, a spending limit reached, or the
+// 400 invalid_request_error Anthropic answers when the credit balance is
+// too low.
+func (i errorInfo) outOfCredit(status int) bool {
+	return i.typ == string(shared.ErrorTypeBillingError) || spendCodes[i.code] ||
+		status == http.StatusBadRequest && strings.Contains(strings.ToLower(i.message), "credit balance")
+}
+
+func errorInfoOf(apiErr *sdk.Error) errorInfo {
+	info := errorInfo{message: apiErr.Message, typ: string(apiErr.Type()), code: string(apiErr.ErrorCode())}
+	if info.message == "" {
+		info.message = bodyMessage(apiErr.RawJSON())
+	}
+	return info
+}
+
+// bodyMessage reads the message of an error body that is not Anthropic's
+// {"type":"error","error":{…}}, as proxies send: {"error":"…"},
+// {"message":…}, {"detail":…} or plain text.
+func bodyMessage(raw string) string {
+	var body struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+		Detail  any             `json:"detail"`
+	}
+	if json.Unmarshal([]byte(raw), &body) != nil {
+		return shorten(strings.TrimSpace(raw))
+	}
+	var s string
+	if json.Unmarshal(body.Error, &s) == nil && s != "" {
+		return s
+	}
+	if body.Message != "" {
+		return body.Message
+	}
+	if d, ok := body.Detail.(string); ok {
+		return d
+	}
+	return ""
+}
+
+func shorten(s string) string {
+	const max = 300
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// newError builds the error; the message and the cause's text have the
+// API key redacted.
+func (p *Provider) newError(status int, kind, msg string, cause error) *llm.Error {
+	if cause != nil && p.apiKey != "" {
+		cause = &redactedError{msg: p.redact(cause.Error()), err: cause}
+	}
+	return &llm.Error{Provider: p.name, StatusCode: status, Kind: kind, Message: p.redact(msg), Err: cause}
+}
+
+// redactedError is a cause whose text has the key redacted; errors.Is and
+// errors.As still reach the error it wraps.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact is a last defence: some servers echo the key they were sent. Only
+// whole tokens are replaced, so that a short placeholder key ("x") does not
+// mangle the words that contain it.
+func (p *Provider) redact(msg string) string {
+	key := p.apiKey
+	if key == "" {
+		return msg
+	}
+	var b strings.Builder
+	done := 0 // msg[:done] is written
+	for from := 0; ; {
+		i := strings.Index(msg[from:], key)
+		if i < 0 {
+			break
+		}
+		start, end := from+i, from+i+len(key)
+		if !keyByte(msg, start-1) && !keyByte(msg, end) {
+			b.WriteString(msg[done:start])
+			b.WriteString("[redacted]")
+			done = end
+			from = end
+			continue
+		}
+		from = start + 1
+	}
+	b.WriteString(msg[done:])
+	return b.String()
+}
+
+// keyByte reports whether msg[i] exists and may be part of an API key.
+func keyByte(msg string, i int) bool {
+	if i < 0 || i >= len(msg) {
+		return false
+	}
+	c := msg[i]
+	return c == '-' || c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// retryAfterSeconds reads Retry-After-Ms, the finer value, and failing
+// that Retry-After (delay-seconds or an HTTP date), in the order the SDK
+// reads them. It rounds up so that a caller waiting that long is never
+// early; 0 means none.
+func retryAfterSeconds(h http.Header, now time.Time) int {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return ceilSeconds(n / 1000)
+		}
+	}
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return ceilSeconds(n)
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return ceilSeconds(t.Sub(now).Seconds())
+		}
+	}
+	return 0
+}
+
+func ceilSeconds(s float64) int {
+	if math.IsNaN(s) || s <= 0 {
+		return 0
+	}
+	return int(min(math.Ceil(s), math.MaxInt32))
+}
