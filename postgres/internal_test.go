@@ -162,8 +162,10 @@ func TestTxRetriesADeadlock(t *testing.T) {
 			t.Fatalf("a transaction failed: %v", err)
 		}
 	}
-	if n := runs.Load(); n != 3 {
-		t.Fatalf("runs = %d, want 3 (one retried)", n)
+	// At least the victim ran twice; on a loaded machine the server may
+	// pick a victim again before the other transaction commits.
+	if n := runs.Load(); n < 3 {
+		t.Fatalf("runs = %d, want at least 3 (the victim retried)", n)
 	}
 	var sum int
 	if err := s.pool.QueryRow(ctx, `SELECT SUM(n) FROM pair`).Scan(&sum); err != nil {
