@@ -56,7 +56,8 @@ type Config struct {
 	Providers struct {
 		// OpenAI, Anthropic and Gemini are the providers of those names,
 		// configured when a key or a base URL is set (here or in
-		// OPENAI_*, ANTHROPIC_*, GEMINI_*).
+		// OPENAI_*, ANTHROPIC_*, GEMINI_*/GOOGLE_*); Gemini always needs
+		// its key.
 		OpenAI    ProviderConfig `yaml:"openai"`
 		Anthropic ProviderConfig `yaml:"anthropic"`
 		Gemini    ProviderConfig `yaml:"gemini"`

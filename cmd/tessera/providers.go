@@ -13,8 +13,9 @@ import (
 )
 
 // newRegistry configures the providers from the environment and config:
-// echo always (it needs no network); openai, anthropic and gemini when a
-// key or a base URL is set; every server of providers.servers. Each real
+// echo always (it needs no network); openai and anthropic when a key or a
+// base URL is set, gemini when one is set (it then needs its key, which
+// the Gemini API always wants); every server of providers.servers. Each real
 // provider gets the retry policy and its concurrency limit, the limit
 // inside the retries so that a call waiting to retry holds no slot.
 func newRegistry(cfg Config) (*llm.Registry, error) {
