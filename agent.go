@@ -3,6 +3,7 @@ package tessera
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -244,4 +245,62 @@ const (
 // ValidMultitask reports whether s names a thread policy.
 func ValidMultitask(s string) bool {
 	return s == MultitaskEnqueue || s == MultitaskReject || s == MultitaskInterrupt
+}
+
+// nonDefinition are the JSON fields of an Agent that a new version does not
+// record as changes: identity, bookkeeping and times.
+var nonDefinition = []string{"id", "workspace_id", "version", "created_at", "updated_at", "source"}
+
+// Definition returns the agent's definition fields as JSON values by name.
+func (a *Agent) Definition() map[string]json.RawMessage {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil // an Agent always marshals: it holds only JSON-safe values
+	}
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	for _, k := range nonDefinition {
+		delete(m, k)
+	}
+	return m
+}
+
+// ChangedFields names the definition fields that differ between two
+// versions of an agent, sorted; nil old means every field is new.
+func ChangedFields(old, new *Agent) []string {
+	n := new.Definition()
+	var o map[string]json.RawMessage
+	if old != nil {
+		o = old.Definition()
+	}
+	var out []string
+	for k, v := range n {
+		if prev, ok := o[k]; !ok || !jsonEqual(prev, v) {
+			out = append(out, k)
+		}
+	}
+	for k := range o {
+		if _, ok := n[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// jsonEqual compares two JSON values by meaning: key order and spacing
+// aside; an empty list and null are the same definition.
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	return reflect.DeepEqual(emptyAsNil(x), emptyAsNil(y))
+}
+
+func emptyAsNil(v any) any {
+	if l, ok := v.([]any); ok && len(l) == 0 {
+		return nil
+	}
+	return v
 }

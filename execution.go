@@ -73,7 +73,9 @@ type Execution struct {
 	RootID      int64  `json:"root_id"`
 	Status      Status `json:"status"`
 	TriggerType string `json:"trigger_type"`
-	APIKeyID    *int64 `json:"api_key_id,omitempty"`
+	// AgentVersion is the version of its agent the execution ran.
+	AgentVersion int    `json:"agent_version"`
+	APIKeyID     *int64 `json:"api_key_id,omitempty"`
 	// InstanceID is set for executions of an agent instance (seed 003).
 	InstanceID *int64 `json:"instance_id,omitempty"`
 	// ContextType and ContextID tie the execution to a business object

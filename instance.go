@@ -10,8 +10,11 @@ type Instance struct {
 	AgentID     int64          `json:"agent_id"`
 	Name        string         `json:"name"`
 	Config      InstanceConfig `json:"config"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	// TriggerSecret verifies the instance's signed inbound events; empty
+	// until one is made. Never shown by the API after it is made.
+	TriggerSecret string    `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // InstanceConfig overrides the agent's definition for one instance.

@@ -20,6 +20,10 @@ type Store interface {
 	EventStore
 	IterationStore
 	InstanceStore
+	ScheduleStore
+	AgentVersionStore
+	WebhookStore
+	TriggerStore
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -114,6 +118,10 @@ type AgentStore interface {
 type AgentCreateParams struct {
 	Agent *Agent
 	Now   time.Time
+	// Actor is who publishes the version this write records (an API key's
+	// name, "config"); RollbackFrom the version it restores, if any.
+	Actor        string
+	RollbackFrom *int
 }
 
 type AgentGetParams struct {
@@ -132,8 +140,10 @@ type AgentListParams struct {
 }
 
 type AgentUpdateParams struct {
-	Agent *Agent
-	Now   time.Time
+	Agent        *Agent
+	Now          time.Time
+	Actor        string
+	RollbackFrom *int
 }
 
 // ExecutionStore persists executions and runs the lease protocol that keeps

@@ -173,7 +173,7 @@ func (e *Engine) CheckAgent(a *tessera.Agent) error {
 	}
 	if len(a.OutputSchema) > 0 {
 		if _, err := compileSchema(a.OutputSchema); err != nil {
-			v.Add("output_schema", "%s", err.Error())
+			v.Add("output_schema", "%s", tessera.ErrorMessage(err))
 		}
 	}
 	for i, name := range a.FallbackModels {

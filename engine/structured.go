@@ -32,19 +32,19 @@ func (noLoader) Load(url string) (any, error) {
 func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("The output_schema is not valid JSON: %v", err)
+		return nil, tessera.Errorf(tessera.EINVALID, "The output_schema is not valid JSON: %v", err)
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		return nil, errors.New("The output_schema must be a JSON Schema object.")
+		return nil, tessera.Errorf(tessera.EINVALID, "The output_schema must be a JSON Schema object.")
 	}
 	c := jsonschema.NewCompiler()
 	c.UseLoader(noLoader{})
 	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, fmt.Errorf("The output_schema is not a valid JSON Schema: %v", err)
+		return nil, tessera.Errorf(tessera.EINVALID, "The output_schema is not a valid JSON Schema: %v", err)
 	}
 	s, err := c.Compile(schemaURL)
 	if err != nil {
-		return nil, fmt.Errorf("The output_schema is not a valid JSON Schema: %s", strings.ReplaceAll(err.Error(), schemaURL, "output_schema"))
+		return nil, tessera.Errorf(tessera.EINVALID, "The output_schema is not a valid JSON Schema: %s", strings.ReplaceAll(err.Error(), schemaURL, "output_schema"))
 	}
 	return s, nil
 }
@@ -131,7 +131,7 @@ func (e *Engine) structure(ctx context.Context, ex *tessera.Execution, agent *te
 	}
 	schema, err := compileSchema(agent.OutputSchema)
 	if err != nil {
-		o.status, o.errMsg = tessera.StatusFailed, err.Error()
+		o.status, o.errMsg = tessera.StatusFailed, tessera.ErrorMessage(err)
 		return
 	}
 	parsed, verr := parseStructured(o.output, schema)

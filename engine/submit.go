@@ -150,7 +150,7 @@ func (e *Engine) prepare(ctx context.Context, agent *tessera.Agent, req *Execute
 	}
 	return &tessera.Execution{
 		WorkspaceID: req.WorkspaceID, AgentID: agent.ID, RootID: rootID, Status: tessera.StatusQueued,
-		TriggerType: trigger, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
+		TriggerType: trigger, AgentVersion: agent.Version, APIKeyID: req.APIKeyID, Input: input, Inputs: inputs, Messages: msgs,
 		Model: model, Temperature: temp, Tools: tools, TimeoutMS: timeout.Milliseconds(), MaxIterations: maxIter,
 		InstanceID: req.InstanceID, ContextType: req.ContextType, ContextID: req.ContextID,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, Metadata: req.Metadata,

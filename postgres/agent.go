@@ -69,7 +69,15 @@ var insertAgentSQL = `INSERT INTO agents (workspace_id, ` + agentDefColumns + `,
 // AgentCreate inserts params.Agent with Version 1. ECONFLICT when the slug
 // is taken in the workspace, ENOTFOUND when the workspace does not exist.
 func (s *Store) AgentCreate(ctx context.Context, params *tessera.AgentCreateParams) (*tessera.Agent, error) {
-	a, err := insertAgent(ctx, s.pool, params.Agent, params.Now, false)
+	var a *tessera.Agent
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		a, err = insertAgent(ctx, tx, params.Agent, params.Now, false)
+		if err == nil {
+			err = insertVersion(ctx, tx, nil, a, params.Actor, params.RollbackFrom, params.Now)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, wrap("agent create", err)
 	}
@@ -157,7 +165,20 @@ func (s *Store) AgentList(ctx context.Context, params *tessera.AgentListParams) 
 // Version and sets UpdatedAt. ENOTFOUND when missing or in another
 // workspace; ECONFLICT when the slug is taken.
 func (s *Store) AgentUpdate(ctx context.Context, params *tessera.AgentUpdateParams) (*tessera.Agent, error) {
-	a, err := updateAgent(ctx, s.pool, params.Agent, params.Now, false)
+	var a *tessera.Agent
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// FOR UPDATE: the version's change summary compares with the row
+		// this update replaces, not one another node replaced meanwhile.
+		old, err := getAgent(ctx, tx, "id = $2 FOR UPDATE", params.Agent.WorkspaceID, params.Agent.ID)
+		if err != nil {
+			return err
+		}
+		a, err = updateAgent(ctx, tx, params.Agent, params.Now, false)
+		if err == nil {
+			err = insertVersion(ctx, tx, old, a, params.Actor, params.RollbackFrom, params.Now)
+		}
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = tessera.Errorf(tessera.ENOTFOUND, "agent %d not found", params.Agent.ID)
 	}
@@ -227,9 +248,16 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 				if errors.Is(err, pgx.ErrNoRows) {
 					continue // created meanwhile: update it
 				}
+				if err == nil {
+					err = insertVersion(ctx, tx, nil, a, params.Actor, nil, params.Now)
+				}
 				written = err == nil
 				return err
 			}
+			if err != nil {
+				return err
+			}
+			old, err := getAgent(ctx, tx, "id = $2", agent.WorkspaceID, agent.ID)
 			if err != nil {
 				return err
 			}
@@ -237,6 +265,9 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 			if errors.Is(err, pgx.ErrNoRows) {
 				a, err = getAgent(ctx, tx, "id = $2", agent.WorkspaceID, agent.ID)
 				return err
+			}
+			if err == nil {
+				err = insertVersion(ctx, tx, old, a, params.Actor, nil, params.Now)
 			}
 			written = err == nil
 			return err
@@ -247,6 +278,78 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 		return nil, false, wrap("agent upsert", err)
 	}
 	return a, written, nil
+}
+
+// insertVersion records the version a write of an agent published: its
+// snapshot and what changed from old (nil for a new agent).
+func insertVersion(ctx context.Context, q querier, old, a *tessera.Agent, actor string, rollbackFrom *int, now time.Time) error {
+	snapshot, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode version snapshot: %w", err)
+	}
+	summary := "created"
+	if old != nil {
+		summary = strings.Join(tessera.ChangedFields(old, a), ", ")
+	}
+	_, err = q.Exec(ctx, `INSERT INTO agent_versions
+		(agent_id, version, workspace_id, snapshot, published_by, rollback_from, change_summary, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, a.Version, a.WorkspaceID, string(snapshot), actor,
+		rollbackFrom, summary, ts(now))
+	return err
+}
+
+const versionColumns = "agent_id, version, snapshot, published_by, rollback_from, change_summary, created_at"
+
+// AgentVersionList returns one page of an agent's versions, newest first.
+func (s *Store) AgentVersionList(ctx context.Context, params *tessera.AgentVersionListParams) ([]*tessera.AgentVersion, int, error) {
+	var list []*tessera.AgentVersion
+	var total int
+	err := s.tx(ctx, readTx, func(tx pgx.Tx) error {
+		if _, err := getAgent(ctx, tx, "id = $2", params.WorkspaceID, params.AgentID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM agent_versions WHERE agent_id = $1`, params.AgentID).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+versionColumns+` FROM agent_versions WHERE agent_id = $1
+			ORDER BY version DESC LIMIT $2 OFFSET $3`, params.AgentID, max(params.Limit, 1), max(params.Offset, 0))
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*tessera.AgentVersion, error) { return scanVersion(r) })
+		return err
+	})
+	if err != nil {
+		return nil, 0, wrap("agent version list", err)
+	}
+	return list, total, nil
+}
+
+// AgentVersionGet returns one version of an agent.
+func (s *Store) AgentVersionGet(ctx context.Context, params *tessera.AgentVersionGetParams) (*tessera.AgentVersion, error) {
+	v, err := scanVersion(s.pool.QueryRow(ctx, `SELECT `+versionColumns+` FROM agent_versions
+		WHERE agent_id = $1 AND version = $2 AND workspace_id = $3`, params.AgentID, params.Version, params.WorkspaceID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = tessera.Errorf(tessera.ENOTFOUND, "version %d of agent %d not found", params.Version, params.AgentID)
+	}
+	if err != nil {
+		return nil, wrap("agent version get", err)
+	}
+	return v, nil
+}
+
+func scanVersion(row pgx.Row) (*tessera.AgentVersion, error) {
+	var v tessera.AgentVersion
+	var snapshot []byte
+	var created time.Time
+	if err := row.Scan(&v.AgentID, &v.Version, &snapshot, &v.PublishedBy, &v.RollbackFrom, &v.ChangeSummary, &created); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(snapshot, &v.Snapshot); err != nil {
+		return nil, err
+	}
+	v.CreatedAt = utc(created)
+	return &v, nil
 }
 
 func scanAgent(row pgx.Row) (*tessera.Agent, error) {

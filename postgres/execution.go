@@ -16,7 +16,7 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
 	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at,
-	structured_output, reasoning_tokens`
+	structured_output, reasoning_tokens, agent_version`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row); a concurrent insert of the
@@ -24,9 +24,9 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 const insertExecution = `INSERT INTO executions (workspace_id, agent_id, root_id, status, trigger_type,
 	api_key_id, instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs, messages,
 	model, model_used, temperature, tools, output, error, input_tokens, output_tokens, cached_input_tokens,
-	cost, credits, timeout_ms, idempotency_key, request_hash, metadata, created_at, updated_at)
+	cost, credits, timeout_ms, idempotency_key, request_hash, metadata, created_at, updated_at, agent_version)
 	VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-		$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $29)
+		$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $29, $30)
 	ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
 	RETURNING id`
 
@@ -105,7 +105,7 @@ func insertArgs(params *tessera.ExecutionCreateParams) ([]any, error) {
 		e.InstanceID, e.ContextType, e.ContextID, e.MaxIterations, e.StopReason, e.Input, inputs,
 		messages, e.Model, e.ModelUsed, e.Temperature, e.Tools, e.Output, e.Error,
 		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits, e.TimeoutMS,
-		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), ts(params.Now)}, nil
+		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), ts(params.Now), e.AgentVersion}, nil
 }
 
 // sameRequest returns the execution that already holds e's idempotency
@@ -226,7 +226,7 @@ func scanExecution(row pgx.Row) (*tessera.Execution, error) {
 		&e.InstanceID, &e.ContextType, &e.ContextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &e.Temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey,
-		&e.RequestHash, &metadata, &created, &updated, &started, &completed, &structured, &e.Usage.ReasoningTokens)
+		&e.RequestHash, &metadata, &created, &updated, &started, &completed, &structured, &e.Usage.ReasoningTokens, &e.AgentVersion)
 	if err != nil {
 		return nil, err
 	}

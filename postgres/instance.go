@@ -10,7 +10,7 @@ import (
 	"github.com/tessera-run/tessera"
 )
 
-const instanceColumns = "id, workspace_id, agent_id, name, config, created_at, updated_at"
+const instanceColumns = "id, workspace_id, agent_id, name, config, created_at, updated_at, trigger_secret"
 
 // encodeInstanceConfig encodes an instance's config as JSON text. It is
 // EINVALID when a value does not marshal (a NaN, a channel in InputDefaults).
@@ -117,7 +117,7 @@ func scanInstance(row pgx.Row) (*tessera.Instance, error) {
 	var inst tessera.Instance
 	var config []byte
 	var created, updated time.Time
-	err := row.Scan(&inst.ID, &inst.WorkspaceID, &inst.AgentID, &inst.Name, &config, &created, &updated)
+	err := row.Scan(&inst.ID, &inst.WorkspaceID, &inst.AgentID, &inst.Name, &config, &created, &updated, &inst.TriggerSecret)
 	if err != nil {
 		return nil, err
 	}

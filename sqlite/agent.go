@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -51,7 +52,15 @@ func agentDef(a *tessera.Agent) ([]any, error) {
 // AgentCreate inserts params.Agent with Version 1. ECONFLICT when the slug
 // is taken in the workspace, ENOTFOUND when the workspace does not exist.
 func (s *Store) AgentCreate(ctx context.Context, params *tessera.AgentCreateParams) (*tessera.Agent, error) {
-	a, err := insertAgent(ctx, s.db, params.Agent, params.Now)
+	var a *tessera.Agent
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = insertAgent(ctx, tx, params.Agent, params.Now)
+		if err == nil {
+			err = insertVersion(ctx, tx, nil, a, params.Actor, params.RollbackFrom, params.Now)
+		}
+		return err
+	})
 	return a, wrap("agent create", err)
 }
 
@@ -124,11 +133,103 @@ func (s *Store) AgentList(ctx context.Context, params *tessera.AgentListParams) 
 // Version and sets UpdatedAt. ENOTFOUND when missing or in another
 // workspace; ECONFLICT when the slug is taken.
 func (s *Store) AgentUpdate(ctx context.Context, params *tessera.AgentUpdateParams) (*tessera.Agent, error) {
-	a, err := updateAgent(ctx, s.db, params.Agent, params.Now, false)
+	var a *tessera.Agent
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := getAgent(ctx, tx, "id = ?", params.Agent.WorkspaceID, params.Agent.ID)
+		if err != nil {
+			return err
+		}
+		a, err = updateAgent(ctx, tx, params.Agent, params.Now, false)
+		if err == nil {
+			err = insertVersion(ctx, tx, old, a, params.Actor, params.RollbackFrom, params.Now)
+		}
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		err = tessera.Errorf(tessera.ENOTFOUND, "agent %d not found", params.Agent.ID)
 	}
 	return a, wrap("agent update", err)
+}
+
+// insertVersion records the version a write of an agent published: its
+// snapshot and what changed from old (nil for a new agent).
+func insertVersion(ctx context.Context, q querier, old, a *tessera.Agent, actor string, rollbackFrom *int, now time.Time) error {
+	snapshot, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode version snapshot: %w", err)
+	}
+	summary := "created"
+	if old != nil {
+		summary = strings.Join(tessera.ChangedFields(old, a), ", ")
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO agent_versions
+		(agent_id, version, workspace_id, snapshot, published_by, rollback_from, change_summary, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Version, a.WorkspaceID, string(snapshot), actor,
+		nullIntOf(rollbackFrom), summary, micros(now))
+	return err
+}
+
+func nullIntOf(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// AgentVersionList returns one page of an agent's versions, newest first.
+func (s *Store) AgentVersionList(ctx context.Context, params *tessera.AgentVersionListParams) ([]*tessera.AgentVersion, int, error) {
+	var list []*tessera.AgentVersion
+	var total int
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		if _, err := getAgent(ctx, tx, "id = ?", params.WorkspaceID, params.AgentID); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM agent_versions WHERE agent_id = ?`, params.AgentID).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+versionColumns+` FROM agent_versions WHERE agent_id = ?
+			ORDER BY version DESC LIMIT ? OFFSET ?`, params.AgentID, max(params.Limit, 1), max(params.Offset, 0))
+		if err != nil {
+			return err
+		}
+		list, err = collect(rows, scanVersion)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tessera.Errorf(tessera.ENOTFOUND, "agent %d not found", params.AgentID)
+	}
+	return list, total, wrap("agent version list", err)
+}
+
+// AgentVersionGet returns one version of an agent.
+func (s *Store) AgentVersionGet(ctx context.Context, params *tessera.AgentVersionGetParams) (*tessera.AgentVersion, error) {
+	v, err := scanVersion(s.db.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM agent_versions
+		WHERE agent_id = ? AND version = ? AND workspace_id = ?`, params.AgentID, params.Version, params.WorkspaceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tessera.Errorf(tessera.ENOTFOUND, "version %d of agent %d not found", params.Version, params.AgentID)
+	}
+	return v, wrap("agent version get", err)
+}
+
+const versionColumns = "agent_id, version, snapshot, published_by, rollback_from, change_summary, created_at"
+
+func scanVersion(row scanner) (*tessera.AgentVersion, error) {
+	var v tessera.AgentVersion
+	var snapshot string
+	var rollback sql.NullInt64
+	var created int64
+	if err := row.Scan(&v.AgentID, &v.Version, &snapshot, &v.PublishedBy, &rollback, &v.ChangeSummary, &created); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(snapshot, &v.Snapshot); err != nil {
+		return nil, err
+	}
+	if rollback.Valid {
+		n := int(rollback.Int64)
+		v.RollbackFrom = &n
+	}
+	v.CreatedAt = fromMicros(created)
+	return &v, nil
 }
 
 // updateAgent writes a's definition over the row a.ID of a.WorkspaceID.
@@ -174,9 +275,16 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 			agent.WorkspaceID, agent.Slug).Scan(&agent.ID)
 		if errors.Is(err, sql.ErrNoRows) {
 			a, err = insertAgent(ctx, tx, &agent, params.Now)
+			if err == nil {
+				err = insertVersion(ctx, tx, nil, a, params.Actor, nil, params.Now)
+			}
 			written = err == nil
 			return err
 		}
+		if err != nil {
+			return err
+		}
+		old, err := getAgent(ctx, tx, "id = ?", agent.WorkspaceID, agent.ID)
 		if err != nil {
 			return err
 		}
@@ -184,6 +292,9 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 		if errors.Is(err, sql.ErrNoRows) {
 			a, err = getAgent(ctx, tx, "id = ?", agent.WorkspaceID, agent.ID)
 			return err
+		}
+		if err == nil {
+			err = insertVersion(ctx, tx, old, a, params.Actor, nil, params.Now)
 		}
 		written = err == nil
 		return err

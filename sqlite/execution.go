@@ -14,7 +14,7 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 	messages, model, model_used, temperature, tools, output, error, input_tokens, output_tokens,
 	cached_input_tokens, cost, credits, timeout_ms, cancel_requested, last_event_seq, attempt, lease_expires_at,
 	job_id, idempotency_key, request_hash, metadata, created_at, updated_at, started_at, completed_at,
-	structured_output, reasoning_tokens`
+	structured_output, reasoning_tokens, agent_version`
 
 // insertExecution writes a queued execution. A taken idempotency key
 // inserts nothing (and RETURNING yields no row): the conflict target makes
@@ -22,8 +22,8 @@ const execColumns = `id, workspace_id, agent_id, root_id, status, trigger_type, 
 const insertExecution = `INSERT INTO executions (workspace_id, agent_id, root_id, status, trigger_type,
 	api_key_id, instance_id, context_type, context_id, max_iterations, stop_reason, input, inputs, messages, model, model_used, temperature, tools, output, error,
 	input_tokens, output_tokens, cached_input_tokens, cost, credits, timeout_ms, idempotency_key, request_hash,
-	metadata, created_at, updated_at)
-	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	metadata, created_at, updated_at, agent_version)
+	VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key <> '' DO NOTHING
 	RETURNING id`
 
@@ -89,7 +89,7 @@ func insertArgs(params *tessera.ExecutionCreateParams) ([]any, error) {
 		nullInt(e.InstanceID), e.ContextType, nullInt(e.ContextID), e.MaxIterations, e.StopReason, e.Input, inputs,
 		messages, e.Model, e.ModelUsed, nullFloat(e.Temperature), e.Tools, e.Output, e.Error,
 		e.Usage.InputTokens, e.Usage.OutputTokens, e.Usage.CachedInputTokens, e.Cost, e.Credits, e.TimeoutMS,
-		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), now, now}, nil
+		e.IdempotencyKey, e.RequestHash, nullJSON(e.Metadata), now, now, e.AgentVersion}, nil
 }
 
 // sameRequest returns the execution that already holds e's idempotency
@@ -218,7 +218,7 @@ func scanExecution(row scanner) (*tessera.Execution, error) {
 		&instanceID, &e.ContextType, &contextID, &e.MaxIterations, &e.StopReason, &e.Input, &inputs, &messages, &e.Model, &e.ModelUsed, &temperature, &e.Tools, &e.Output, &e.Error,
 		&e.Usage.InputTokens, &e.Usage.OutputTokens, &e.Usage.CachedInputTokens, &e.Cost, &e.Credits,
 		&e.TimeoutMS, &e.CancelRequested, &e.LastEventSeq, &e.Attempt, &lease, &e.JobID, &e.IdempotencyKey, &e.RequestHash, &metadata,
-		&created, &updated, &started, &completed, &structured, &e.Usage.ReasoningTokens)
+		&created, &updated, &started, &completed, &structured, &e.Usage.ReasoningTokens, &e.AgentVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -191,8 +191,10 @@ func (s *Store) ExecutionFinish(ctx context.Context, params *tessera.ExecutionFi
 		if err != nil {
 			return err
 		}
-		_, err = insertEvents(ctx, tx, exec.ID, exec.LastEventSeq, events, now)
-		return err
+		if _, err = insertEvents(ctx, tx, exec.ID, exec.LastEventSeq, events, now); err != nil {
+			return err
+		}
+		return queueDeliveries(ctx, tx, exec.ID, now)
 	})
 	if err != nil {
 		return nil, wrap("execution finish", err)
@@ -265,6 +267,8 @@ func endNow(ctx context.Context, tx *sql.Tx, id int64, from, to tessera.Status, 
 	if err != nil {
 		return nil, err
 	}
-	_, err = insertEvents(ctx, tx, id, exec.LastEventSeq, done, now)
-	return exec, err
+	if _, err = insertEvents(ctx, tx, id, exec.LastEventSeq, done, now); err != nil {
+		return nil, err
+	}
+	return exec, queueDeliveries(ctx, tx, id, now)
 }

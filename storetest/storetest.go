@@ -34,6 +34,10 @@ func Run(t *testing.T, newStore func(t *testing.T) (tessera.Store, *Enqueued)) {
 		{"Event", testEvents},
 		{"Iteration", testIterations},
 		{"Instance", testInstances},
+		{"Schedule", testSchedules},
+		{"AgentVersion", testAgentVersions},
+		{"Webhook", testWebhooks},
+		{"Trigger", testTriggers},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

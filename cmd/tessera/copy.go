@@ -146,9 +146,31 @@ var copyTables = []copyTable{
 		{"http_tools", kJSON}, {"mcp_servers", kJSON}, {"output_schema", kText}, {"fallback_models", kJSON},
 	}, added: map[string]int64{"timeout_seconds": 2, "multitask_strategy": 2,
 		"http_tools": 4, "mcp_servers": 4, "output_schema": 4, "fallback_models": 4}},
+	{name: "agent_versions", key: []string{"agent_id", "version"}, since: 5, cols: []column{
+		{"agent_id", kInt}, {"version", kInt}, {"workspace_id", kInt}, {"snapshot", kJSON}, {"published_by", kText},
+		{"rollback_from", kNullInt}, {"change_summary", kText}, {"created_at", kTime},
+	}},
 	{name: "agent_instances", key: []string{"id"}, identity: true, since: 3, cols: []column{
 		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"name", kText}, {"config", kJSON},
-		{"created_at", kTime}, {"updated_at", kTime},
+		{"created_at", kTime}, {"updated_at", kTime}, {"trigger_secret", kText},
+	}, added: map[string]int64{"trigger_secret": 5}},
+	{name: "webhooks", key: []string{"id"}, identity: true, since: 5, cols: []column{
+		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"url", kText}, {"method", kText}, {"status", kText},
+		{"secret", kText}, {"success_count", kInt}, {"failure_count", kInt}, {"created_at", kTime}, {"updated_at", kTime},
+		{"deleted_at", kNullTime},
+	}},
+	{name: "webhook_deliveries", key: []string{"id"}, identity: true, since: 5, cols: []column{
+		{"id", kInt}, {"webhook_id", kInt}, {"execution_id", kInt}, {"workspace_id", kInt}, {"status", kText},
+		{"attempts", kInt}, {"last_status_code", kInt}, {"last_error", kText}, {"next_attempt_at", kNullTime},
+		{"lease_until", kNullTime}, {"delivered_at", kNullTime}, {"created_at", kTime}, {"updated_at", kTime},
+	}},
+	{name: "trigger_signatures", key: []string{"instance_id", "signature"}, since: 5, cols: []column{
+		{"instance_id", kInt}, {"signature", kText}, {"seen_at", kTime},
+	}},
+	{name: "schedules", key: []string{"id"}, identity: true, since: 5, cols: []column{
+		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"instance_id", kNullInt}, {"name", kText},
+		{"cron", kText}, {"timezone", kText}, {"input", kJSON}, {"enabled", kBool}, {"next_run_at", kNullTime},
+		{"last_run_at", kNullTime}, {"last_execution_id", kNullInt}, {"created_at", kTime}, {"updated_at", kTime},
 	}},
 	{name: "executions", key: []string{"id"}, identity: true, cols: []column{
 		{"id", kInt}, {"workspace_id", kInt}, {"agent_id", kInt}, {"root_id", kInt}, {"status", kText},
@@ -160,10 +182,10 @@ var copyTables = []copyTable{
 		{"metadata", kNullJSON}, {"created_at", kTime}, {"updated_at", kTime}, {"started_at", kNullTime},
 		{"completed_at", kNullTime}, {"last_event_seq", kInt}, {"cancel_requested", kBool}, {"timeout_ms", kInt},
 		{"instance_id", kNullInt}, {"context_type", kText}, {"context_id", kNullInt}, {"max_iterations", kInt},
-		{"stop_reason", kText}, {"structured_output", kNullJSON}, {"reasoning_tokens", kInt},
+		{"stop_reason", kText}, {"structured_output", kNullJSON}, {"reasoning_tokens", kInt}, {"agent_version", kInt},
 	}, added: map[string]int64{"last_event_seq": 2, "cancel_requested": 2, "timeout_ms": 2,
 		"instance_id": 3, "context_type": 3, "context_id": 3, "max_iterations": 3, "stop_reason": 3,
-		"structured_output": 4, "reasoning_tokens": 4}},
+		"structured_output": 4, "reasoning_tokens": 4, "agent_version": 5}},
 	{name: "execution_events", key: []string{"execution_id", "seq"}, since: 2, cols: []column{
 		{"execution_id", kInt}, {"seq", kInt}, {"type", kText}, {"data", kJSON}, {"created_at", kTime},
 	}},

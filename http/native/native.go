@@ -63,5 +63,12 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Patch(Prefix+"/agents/{id}", h.patchAgent)
 	r.Delete(Prefix+"/agents/{id}", h.deleteAgent)
 
+	r.Get(Prefix+"/schedules", h.listSchedules)
+	r.Post(Prefix+"/schedules", h.createSchedule)
+	r.Get(Prefix+"/schedules/{id}", h.getSchedule)
+	r.Put(Prefix+"/schedules/{id}", h.replaceSchedule)
+	r.Patch(Prefix+"/schedules/{id}", h.patchSchedule)
+	r.Delete(Prefix+"/schedules/{id}", h.deleteSchedule)
+
 	r.Get(Prefix+"/models", h.listModels)
 }
