@@ -89,3 +89,17 @@ type Principal struct {
 	// when given and allowed, else the key's default.
 	WorkspaceID int64
 }
+
+// Actor names who acts, for the records that keep it (agent versions): the
+// API key by name, or the administrator.
+func (p *Principal) Actor() string {
+	switch {
+	case p == nil:
+		return ""
+	case p.Key != nil:
+		return "key:" + p.Key.Name
+	case p.Admin:
+		return "admin"
+	}
+	return ""
+}

@@ -73,6 +73,10 @@ type Config struct {
 	HTTPTools httptool.Config
 	// MCP configures how MCP servers are reached.
 	MCP mcptool.Options
+	// Webhooks configures the delivery of finished executions to agents'
+	// webhooks; WebhookPoll is how often a node looks for due deliveries.
+	Webhooks    WebhookConfig
+	WebhookPoll time.Duration
 	// ToolTimeout bounds one tool call; ToolMaxOutput bounds what a tool
 	// call shows the model, in bytes.
 	ToolTimeout   time.Duration
@@ -113,6 +117,9 @@ func (cfg Config) WithDefaults() Config {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.WebhookPoll <= 0 {
+		cfg.WebhookPoll = 2 * time.Second
 	}
 	return cfg
 }
@@ -190,9 +197,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	} else {
 		close(listening)
 	}
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		e.RunWebhooks(ctx, e.cfg.WebhookPoll)
+	}()
 	go func() {
 		e.sweepLoop(ctx)
 		<-listening
+		<-webhooksDone
 		close(e.sweepDone)
 	}()
 	return nil

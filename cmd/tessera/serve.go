@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river/riverdriver"
@@ -95,6 +96,15 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := n.queue.Start(ctx, n.engine); err != nil {
 		return err
 	}
+	// Every node scans for due schedules; each slot still starts one run.
+	schedCtx, cancelSchedules := context.WithCancel(context.WithoutCancel(ctx))
+	schedulesDone := make(chan struct{})
+	go func() {
+		defer close(schedulesDone)
+		n.engine.RunSchedules(schedCtx, engine.DefaultScheduleInterval)
+	}()
+	stopSchedules := sync.OnceFunc(func() { cancelSchedules(); <-schedulesDone })
+	defer stopSchedules()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		n.stopWork()
@@ -122,6 +132,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "grace", cfg.ShutdownGrace)
+	stopSchedules()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
 	// Stop taking requests first. Waiting requests answer at once with the
@@ -186,7 +197,17 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 		store.Close()
 		return nil, usageError{fmt.Errorf("tools.http: %w", err)}
 	}
+	// Webhook deliveries follow no redirect: a receiver that moved answers
+	// 3xx, which counts as a failed attempt the delivery log shows.
+	hookHTTPConfig := tools.Deps.HTTP
+	hookHTTPConfig.MaxRedirects = -1
+	hookHTTP, err := builtin.NewHTTPClient(hookHTTPConfig)
+	if err != nil {
+		store.Close()
+		return nil, usageError{fmt.Errorf("tools.http: %w", err)}
+	}
 	eng, err := engine.New(engine.Config{
+		Webhooks: engine.WebhookConfig{Client: hookHTTP},
 		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
 		// Declared HTTP tools and MCP servers go through the same SSRF
 		// guard and allow-list as the built-in HTTP tools.
@@ -320,7 +341,7 @@ func (n *node) upsertAgents(ctx context.Context, now time.Time) error {
 		if err := n.engine.CheckAgent(a); err != nil {
 			return usageError{fmt.Errorf("config agent %q: %w", ac.Slug, err)}
 		}
-		if _, changed, err := n.store.AgentUpsertBySlug(ctx, &tessera.AgentCreateParams{Agent: a, Now: now}); err != nil {
+		if _, changed, err := n.store.AgentUpsertBySlug(ctx, &tessera.AgentCreateParams{Agent: a, Now: now, Actor: "config"}); err != nil {
 			return fmt.Errorf("config agent %q: %w", ac.Slug, err)
 		} else if changed {
 			n.log.Info("agent from config written", "slug", ac.Slug, "workspace_id", a.WorkspaceID)

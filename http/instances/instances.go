@@ -64,6 +64,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Patch(Prefix+"/instances/{id}", h.updateInstance)
 	r.Delete(Prefix+"/instances/{id}", h.deleteInstance)
 	r.Post(Prefix+"/instances/{id}/execute", h.execute)
+	r.Post(Prefix+"/instances/{id}/trigger", h.rotateTrigger)
 	r.Get(Prefix+"/executions", h.listExecutions)
 	r.Get(Prefix+"/executions/{id}", h.getExecution)
 	r.Get(Prefix+"/executions/{id}/events", h.events)

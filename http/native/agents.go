@@ -141,7 +141,7 @@ func (h *Handler) createAgent(w http.ResponseWriter, r *http.Request) {
 		if !explicitSlug {
 			a.Slug = tessera.Slugify(a.Title) + "-" + randomSuffix()
 		}
-		created, err := h.cfg.Store.AgentCreate(r.Context(), &tessera.AgentCreateParams{Agent: a, Now: h.cfg.Now()})
+		created, err := h.cfg.Store.AgentCreate(r.Context(), &tessera.AgentCreateParams{Agent: a, Now: h.cfg.Now(), Actor: p.Actor()})
 		if tessera.ErrorCode(err) == tessera.ECONFLICT && !explicitSlug && try < 5 {
 			continue
 		}
@@ -239,7 +239,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
 		h.fail(w, r, err)
 		return
 	}
-	updated, err := h.cfg.Store.AgentUpdate(r.Context(), &tessera.AgentUpdateParams{Agent: a, Now: h.cfg.Now()})
+	updated, err := h.cfg.Store.AgentUpdate(r.Context(), &tessera.AgentUpdateParams{Agent: a, Now: h.cfg.Now(), Actor: httpx.PrincipalFrom(r.Context()).Actor()})
 	if tessera.ErrorCode(err) == tessera.ECONFLICT {
 		err = invalid("slug", "The slug "+a.Slug+" is already used in this workspace.")
 	}

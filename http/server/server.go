@@ -68,12 +68,15 @@ func New(cfg Config) http.Handler {
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	inst := instances.New(instances.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
+		Heartbeat: cfg.SSEHeartbeat, Now: cfg.Now, MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait})
+	// Signed inbound events carry their own credential.
+	inst.HookRoutes(r)
 	r.Group(func(r chi.Router) {
 		r.Use(httpx.RequireAuth(auth, writeErr))
 		tess.New(tess.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
 			MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
-		instances.New(instances.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,
-			Heartbeat: cfg.SSEHeartbeat, Now: cfg.Now, MaxBody: cfg.MaxBody, MaxWait: cfg.MaxWait}).Routes(r)
+		inst.Routes(r)
 		native.New(native.Config{Store: cfg.Store, Registry: cfg.Registry, Auth: auth, Logger: cfg.Logger, Tools: cfg.Engine,
 			Now: cfg.Now, MaxBody: cfg.MaxBody}).Routes(r)
 		openaicompat.New(openaicompat.Config{Store: cfg.Store, Engine: cfg.Engine, Registry: cfg.Registry, Logger: cfg.Logger,

@@ -56,7 +56,15 @@ func (h *Handler) Routes(r chi.Router) {
 			r.Get(p+noun, h.listAgents)
 			r.Get(p+noun+"/{id}", h.getAgent)
 			r.Post(p+noun+"/{id}/execute", h.execute)
+			r.Get(p+noun+"/{id}/versions", h.listVersions)
+			r.Get(p+noun+"/{id}/versions/{version}", h.getVersion)
+			r.Post(p+noun+"/{id}/versions/{version}/rollback", h.rollback)
+			r.Get(p+noun+"/{id}/webhooks", h.listAgentWebhooks)
+			r.Post(p+noun+"/{id}/webhooks", h.createWebhook)
 		}
+		r.Get(p+"/webhooks", h.listWebhooks)
+		r.Delete(p+"/webhooks/{id}", h.deleteWebhook)
+		r.Get(p+"/webhooks/{id}/deliveries", h.listDeliveries)
 		for _, noun := range []string{"/agent-responses", "/template-responses"} {
 			r.Get(p+noun, h.listResponses)
 			r.Get(p+noun+"/{id}", h.getResponse)
