@@ -137,6 +137,9 @@ func buildRequest(agent *tessera.Agent, in *tessera.Instance, input map[string]j
 	if q.maxIterations > 0 {
 		req.MaxIterations = q.maxIterations
 	}
+	if meta, err := json.Marshal(map[string]any{"input_data": input}); err == nil {
+		req.Metadata = meta
+	}
 	if strings.TrimSpace(agent.Prompt) == "" {
 		req.Messages = []tessera.Message{{Role: tessera.RoleUser, Content: userMessage(inputs)}}
 	}

@@ -73,7 +73,16 @@ func toResponse(ex *tessera.Execution, its []*tessera.Iteration) ExecutionRespon
 		ExtraMetadata: map[string]any{
 			"instance_id": ex.InstanceID, "root_id": ex.RootID, "attempt": ex.Attempt, "stop_reason": ex.StopReason,
 			"credits": ex.Credits, "usage": ex.Usage, "model": ex.Model, "tools": ex.Tools,
+			"agent_version": ex.AgentVersion,
 		},
+	}
+	// The input data as sent, kept in the metadata by buildRequest; the
+	// validated answers are only the fields the agent's questions name.
+	var meta struct {
+		InputData map[string]any `json:"input_data"`
+	}
+	if json.Unmarshal(ex.Metadata, &meta) == nil && meta.InputData != nil {
+		r.InputData = meta.InputData
 	}
 	if r.InputData == nil {
 		r.InputData = map[string]any{}

@@ -150,4 +150,3 @@ func verify(in *tessera.Instance, header string, body []byte, now time.Time) (st
 }
 
 var errBadSignature = tessera.Errorf(tessera.EUNAUTHORIZED, "bad signature")
-

@@ -258,4 +258,3 @@ func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"version": view(nv, a, true),
 		"message": fmt.Sprintf("Agent rolled back to version %d. New version %d is now active.", n, updated.Version)})
 }
-
