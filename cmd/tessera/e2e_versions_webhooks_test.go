@@ -184,3 +184,21 @@ func TestSignedEventsBecomeExecutions(t *testing.T) {
 		t.Errorf("unknown instance: HTTP %d, want 401", st)
 	}
 }
+
+func TestManualTriggerHeader(t *testing.T) {
+	t.Parallel()
+	s := setup(t, opts{})
+	agentID := s.createAgent(t, map[string]any{"title": "Manual", "type": "chat"}, nil)
+	in := s.must(t, http.StatusCreated, "POST", "/api/v1/ai/agents/instances", map[string]any{"agent_id": agentID, "name": "m"}, nil)
+	got := s.must(t, http.StatusOK, "POST", path("/api/v1/ai/agents/instances/%d/execute", intOf(t, in["id"])),
+		map[string]any{"message": "hi"}, hdr{"Tessera-Trigger": "manual"})
+	if got["trigger_type"] != "manual" {
+		t.Errorf("trigger_type = %v, want manual", got["trigger_type"])
+	}
+	tess := s.must(t, http.StatusOK, "POST", path("/agents/%d/execute", agentID), map[string]any{"messages": "hi", "waitExecution": true}, hdr{"Tessera-Trigger": "manual"})
+	id := first(t, tess)["id"]
+	if ex := s.must(t, http.StatusOK, "GET", path("/api/v1/ai/agents/executions/%v", id), nil, nil); ex["trigger_type"] != "manual" {
+		t.Errorf("Tess execute with the header: trigger_type = %v", ex["trigger_type"])
+	}
+	s.must(t, http.StatusUnprocessableEntity, "POST", path("/agents/%d/execute", agentID), map[string]any{"messages": "hi"}, hdr{"Tessera-Trigger": "scheduled"})
+}

@@ -117,3 +117,21 @@ func jsonKind(goKind string) string {
 		return "a number"
 	}
 }
+
+// TriggerHeader lets a client say how an execution was started: "manual"
+// for the console and the CLI (a person pressed run), "api" (the default)
+// for programs. Schedules and events set their own trigger type.
+const TriggerHeader = "Tessera-Trigger"
+
+// Trigger reads TriggerHeader: "" when absent, else "manual" or "api";
+// anything else is EINVALID.
+func Trigger(r *http.Request) (string, error) {
+	switch v := strings.ToLower(strings.TrimSpace(r.Header.Get(TriggerHeader))); v {
+	case "":
+		return "", nil
+	case tessera.TriggerManual, tessera.TriggerAPI:
+		return v, nil
+	default:
+		return "", tessera.Errorf(tessera.EINVALID, "The %s header must be manual or api, not %q.", TriggerHeader, v)
+	}
+}

@@ -56,6 +56,12 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request) {
 	if p.Key != nil {
 		req.APIKeyID = &p.Key.ID
 	}
+	if trigger, err := httpx.Trigger(r); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if trigger != "" {
+		req.TriggerType = trigger
+	}
 	if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
 		sum := sha256.Sum256(append([]byte(r.URL.Path+"?"+r.URL.RawQuery+"\x00"), bytes.TrimSpace(body)...))
 		req.IdempotencyKey, req.RequestHash = key, hex.EncodeToString(sum[:])

@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"context"
 	"encoding/json"
 	"io"
@@ -150,13 +148,7 @@ func (s *stack) do(t *testing.T, method, target string, header map[string]string
 		r.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
 	w := httptest.NewRecorder()
-	start := time.Now()
 	s.handler.ServeHTTP(w, r)
-	if d := time.Since(start); d > 300*time.Millisecond {
-		fh, _ := os.OpenFile("/tmp/slow.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		fmt.Fprintf(fh, "%v %s %s %q %d %q\n", d, method, target, body, w.Code, clip(w.Body.Bytes()))
-		fh.Close()
-	}
 	res := w.Result()
 	b, _ := io.ReadAll(res.Body)
 	return reply{status: res.StatusCode, header: res.Header, body: b, hung: ctx.Err() != nil}

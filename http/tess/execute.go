@@ -52,6 +52,10 @@ func (h *Handler) execute(w http.ResponseWriter, r *http.Request) {
 	if p.Key != nil {
 		req.APIKeyID = &p.Key.ID
 	}
+	if req.TriggerType, err = httpx.Trigger(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != "" {
 		if len(key) > 255 {
 			h.fail(w, r, invalid("Idempotency-Key", "The Idempotency-Key header may not be longer than 255 characters."))
