@@ -208,7 +208,7 @@ func openNode(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) 
 	}
 	eng, err := engine.New(engine.Config{
 		Webhooks: engine.WebhookConfig{Client: hookHTTP},
-		Tools: tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
+		Tools:    tools, ToolTimeout: cfg.Tools.Timeout, ToolMaxOutput: cfg.Tools.MaxOutput,
 		// Declared HTTP tools and MCP servers go through the same SSRF
 		// guard and allow-list as the built-in HTTP tools.
 		HTTPTools: httptool.Config{Client: declaredHTTP, Timeout: cfg.Tools.HTTP.Timeout, MaxResponseBytes: cfg.Tools.HTTP.MaxResponseBytes},
