@@ -280,44 +280,8 @@ func scheduleRequest(agent *tessera.Agent, inst *tessera.Instance, sc *tessera.S
 			return nil, invalidField("input", "The schedule's input is not a JSON object.")
 		}
 	}
-	inputs := map[string]json.RawMessage{}
-	req := &ExecuteRequest{
-		WorkspaceID: sc.WorkspaceID, AgentID: sc.AgentID, TriggerType: tessera.TriggerScheduled,
-		IdempotencyKey: "schedule:" + strconv.FormatInt(sc.ID, 10) + ":" + strconv.FormatInt(slot.Unix(), 10),
-	}
-	if inst != nil {
-		for k, v := range inst.Config.InputDefaults {
-			if b, err := json.Marshal(v); err == nil {
-				inputs[k] = b
-			}
-		}
-		req.Model, req.Temperature, req.MaxIterations = inst.Config.Model, inst.Config.Temperature, inst.Config.MaxIterations
-		req.InstanceID, req.Instance = &inst.ID, inst
-	}
-	for k, v := range input {
-		inputs[k] = v
-	}
-	req.Inputs = inputs
-	if strings.TrimSpace(agent.Prompt) == "" {
-		req.Messages = []tessera.Message{{Role: tessera.RoleUser, Content: scheduleMessage(inputs)}}
-	}
-	meta, err := json.Marshal(map[string]any{"schedule_id": sc.ID, "scheduled_for": slot})
-	if err != nil {
-		return nil, err
-	}
-	req.Metadata = meta
+	req := InputRequest(agent, inst, input, map[string]any{"schedule_id": sc.ID, "scheduled_for": slot})
+	req.WorkspaceID, req.AgentID, req.TriggerType = sc.WorkspaceID, sc.AgentID, tessera.TriggerScheduled
+	req.IdempotencyKey = "schedule:" + strconv.FormatInt(sc.ID, 10) + ":" + strconv.FormatInt(slot.Unix(), 10)
 	return req, nil
-}
-
-// scheduleMessage is the user's message of a run whose agent has no
-// prompt template (as seed 003's instance execute builds it).
-func scheduleMessage(inputs map[string]json.RawMessage) string {
-	for _, f := range []string{"message", "input", "query"} {
-		var s string
-		if raw, ok := inputs[f]; ok && json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	b, _ := json.Marshal(inputs) // raw values came from stored JSON
-	return string(b)
 }

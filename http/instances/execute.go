@@ -15,10 +15,6 @@ import (
 	"github.com/tessera-run/tessera/http/httpx"
 )
 
-// messageFields are the input fields that, when the agent has no prompt
-// template, are the user's message (seed 003 bodies are free-form).
-var messageFields = []string{"message", "input", "query"}
-
 // execute runs an instance: the body is the input data, the query carries
 // context_type, context_id and async_execution.
 func (h *Handler) execute(w http.ResponseWriter, r *http.Request) {
@@ -121,46 +117,15 @@ func parseExecuteQuery(r *http.Request) (executeQuery, error) {
 	return q, v.Err()
 }
 
-// buildRequest maps an instance execution onto the engine's request: the
-// instance's defaults under the input, its overrides of the agent, and the
-// user's message — from the prompt template when the agent has one, else a
-// message/input/query field, else the input as JSON.
+// buildRequest maps an instance execution onto the engine's request (see
+// engine.InputRequest), with the query's context and iteration cap.
 func buildRequest(agent *tessera.Agent, in *tessera.Instance, input map[string]json.RawMessage, q executeQuery) *engine.ExecuteRequest {
-	inputs := map[string]json.RawMessage{}
-	for k, v := range in.Config.InputDefaults {
-		if b, err := json.Marshal(v); err == nil {
-			inputs[k] = b
-		}
-	}
-	for k, v := range input {
-		inputs[k] = v
-	}
-	req := &engine.ExecuteRequest{
-		Inputs: inputs, Model: in.Config.Model, Temperature: in.Config.Temperature,
-		TriggerType: tessera.TriggerAPI, InstanceID: &in.ID, Instance: in, ContextType: q.contextType, ContextID: q.contextID,
-		MaxIterations: in.Config.MaxIterations,
-	}
+	req := engine.InputRequest(agent, in, input, nil)
+	req.TriggerType, req.ContextType, req.ContextID = tessera.TriggerAPI, q.contextType, q.contextID
 	if q.maxIterations > 0 {
 		req.MaxIterations = q.maxIterations
 	}
-	if meta, err := json.Marshal(map[string]any{"input_data": input}); err == nil {
-		req.Metadata = meta
-	}
-	if strings.TrimSpace(agent.Prompt) == "" {
-		req.Messages = []tessera.Message{{Role: tessera.RoleUser, Content: userMessage(inputs)}}
-	}
 	return req
-}
-
-func userMessage(inputs map[string]json.RawMessage) string {
-	for _, f := range messageFields {
-		var s string
-		if raw, ok := inputs[f]; ok && json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
-			return s
-		}
-	}
-	b, _ := json.Marshal(inputs) // raw values came from a decoded body
-	return string(b)
 }
 
 // respond writes an execution with its iterations.
