@@ -20,6 +20,9 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func exitCode(err error) int {
+	if code, ok := cliExitCode(err); ok {
+		return code
+	}
 	var u usageError
 	if errors.As(err, &u) {
 		return 2
@@ -41,6 +44,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(serveCommand(getenv, stdout, stderr), migrateCommand(getenv, stdout, stderr), versionCommand(stdout))
+	root.AddCommand(cliCommands(getenv, stdout, stderr)...)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && cmd != nil && isUsage(err) {
 		return usageError{err}

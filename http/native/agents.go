@@ -231,12 +231,18 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, replace bool) {
 		h.fail(w, r, err)
 		return
 	}
+	old := *a
 	if replace {
 		*a = tessera.Agent{ID: a.ID, WorkspaceID: a.WorkspaceID, Slug: a.Slug, Source: a.Source, CreatedAt: a.CreatedAt, Version: a.Version}
 	}
 	body.apply(a)
 	if err := h.checkAgent(a); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if len(tessera.ChangedFields(&old, a)) == 0 {
+		// Nothing changed: no new version (re-applying a file is a no-op).
+		httpx.WriteJSON(w, http.StatusOK, h.toAgent(&old))
 		return
 	}
 	updated, err := h.cfg.Store.AgentUpdate(r.Context(), &tessera.AgentUpdateParams{Agent: a, Now: h.cfg.Now(), Actor: httpx.PrincipalFrom(r.Context()).Actor()})
