@@ -25,6 +25,24 @@ test: ## Run the test suite with the race detector (the README's command)
 test-short: ## Run the tests without the race detector, cached
 	$(GO) test ./...
 
+FUZZTIME ?= 10s
+FUZZMINIMIZETIME ?= 5s
+FUZZ ?= .
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target (FUZZ=regexp to pick) for FUZZTIME (10s), one at a time
+	@set -e; list=$$($(GO) test -list='^Fuzz' ./...); \
+	echo "$$list" | awk -v want='$(FUZZ)' '/^Fuzz/ { if ($$1 ~ want) names[++n] = $$1; next } \
+		/^ok/ { for (i = 1; i <= n; i++) print $$2, names[i]; n = 0 }' | \
+	while read -r pkg name; do \
+		echo "== $$name ($$pkg)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) $$pkg || exit 1; \
+	done
+
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks with allocations (PostgreSQL ones need TESSERA_TEST_DATABASE_URL)
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

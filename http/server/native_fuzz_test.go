@@ -27,7 +27,7 @@ func FuzzNativeAgent(f *testing.F) {
 		`{"title":"A","type":"chat","instructions":"Be {{tone}}.","questions":[{"name":"tone","type":"select","options":["kind","dry"]}]}`,
 		`{"title":" T ","slug":"my-agent","type":"text","prompt":"Write {{x}}","questions":[{"name":"x","type":"text","required":true,"default":"d"}],"temperature":0.5,"max_iterations":3}`,
 		`{"title":"A","type":"chat","output_schema":{"type":"object","properties":{"a":{"type":"string"}}},"fallback_models":["echo"]}`,
-		`{"title":"A","type":"chat","http_tools":[{"name":"get","url":"https://example.com/{{q}}","method":"GET"}]}`,
+		`{"title":"A","type":"chat","http_tools":[{"name":"get","description":"Get q","url":"https://example.com/{{q}}","method":"GET"}]}`,
 		`{"title":"A","type":"chat","mcp_servers":[{"name":"m","url":"https://example.com/mcp"}],"tools":["calculator"]}`,
 		`{"title":"A","type":"image","visibility":"public","multitask_strategy":"reject","timeout_seconds":-1}`,
 		`{"title":"A","type":"chat","model":"nope/x","questions":[{"name":"messages","type":"text"}]}`,
@@ -36,7 +36,7 @@ func FuzzNativeAgent(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rep := s.do(t, http.MethodPost, "/api/v1/agents", nil, body)
+		rep := s.do(t, http.MethodPost, "/api/v1/agents", "", nil, body)
 		s.check(t, "POST /api/v1/agents", rep, problemShape)
 		if rep.status != http.StatusCreated {
 			return
@@ -50,7 +50,7 @@ func FuzzNativeAgent(f *testing.F) {
 		b, err := json.Marshal(again)
 		must(t, err)
 		id := strconv.FormatInt(int64(created["id"].(float64)), 10)
-		rep = s.do(t, http.MethodPut, "/api/v1/agents/"+id, nil, b)
+		rep = s.do(t, http.MethodPut, "/api/v1/agents/"+id, "", nil, b)
 		s.check(t, "PUT its own fields", rep, problemShape)
 		if rep.status != http.StatusOK {
 			t.Fatalf("agent %s from %s: PUT of its own fields %s = %d %s", id, body, b, rep.status, clip(rep.body))

@@ -129,17 +129,18 @@ type reply struct {
 	hung bool
 }
 
-// do serves one request. header values are set as sent, unchecked, as a
-// client could send them; a request the server would not parse (a bad
-// target) is skipped.
-func (s *stack) do(t *testing.T, method, target string, header map[string]string, body []byte) reply {
+// do serves one request for path with the raw query. header values are
+// set as sent, unchecked, as a client could send them; a path the server
+// would not parse is skipped.
+func (s *stack) do(t *testing.T, method, path, query string, header map[string]string, body []byte) reply {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r, err := http.NewRequestWithContext(ctx, method, "http://tessera.test"+target, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, method, "http://tessera.test"+path, bytes.NewReader(body))
 	if err != nil {
-		t.Skip("not a request target")
+		t.Skip("not a request path")
 	}
+	r.URL.RawQuery = query
 	r.Header.Set("Content-Type", "application/json")
 	if _, ok := header["Authorization"]; !ok {
 		r.Header.Set("Authorization", "Bearer "+s.token)

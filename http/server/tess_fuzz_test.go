@@ -43,13 +43,13 @@ func FuzzTessExecute(f *testing.F) {
 		id := agents[int(sel)%len(agents)]
 		prefix := []string{"", "/api"}[int(sel>>2)%2]
 		noun := []string{"/agents/", "/templates/"}[int(sel>>3)%2]
-		target := prefix + noun + strconv.FormatInt(id, 10) + "/execute?" + query
+		path := prefix + noun + strconv.FormatInt(id, 10) + "/execute"
 		header := map[string]string{}
 		if key != "" {
 			header["Idempotency-Key"] = key
 		}
-		rep := s.do(t, http.MethodPost, target, header, body)
-		s.check(t, "POST "+target, rep, tessShape)
+		rep := s.do(t, http.MethodPost, path, query, header, body)
+		s.check(t, "POST "+path+"?"+query, rep, tessShape)
 		if rep.status != http.StatusOK || rep.header.Get("Content-Type") == "text/event-stream" {
 			return
 		}
@@ -62,11 +62,11 @@ func FuzzTessExecute(f *testing.F) {
 			} `json:"responses"`
 		}
 		if err := json.Unmarshal(rep.body, &got); err != nil || got.TemplateID != strconv.FormatInt(id, 10) || len(got.Responses) != 1 {
-			t.Fatalf("POST %s: %s (%v)", target, clip(rep.body), err)
+			t.Fatalf("POST %s: %s (%v)", path, clip(rep.body), err)
 		}
 		r := got.Responses[0]
 		if r.ID <= 0 || r.TemplateID != id || !slices.Contains([]string{"starting", "running", "succeeded", "failed"}, r.Status) {
-			t.Fatalf("POST %s: response %+v", target, r)
+			t.Fatalf("POST %s: response %+v", path, r)
 		}
 	})
 }
