@@ -104,8 +104,12 @@ const (
 // they mean something else at the root of an execute body.
 var reservedNames = []string{
 	"messages", "root_id", "temperature", "model", "tools", "file_ids", "memory_collections",
-	"waitExecution", "wait_execution", "stream", "answers",
+	"waitExecution", "wait_execution", "stream", "answers", "timeout", "multitask_strategy",
 }
+
+// IsReservedName reports whether name means something else at the root of
+// an execute body, so that no question may use it.
+func IsReservedName(name string) bool { return slices.Contains(reservedNames, name) }
 
 var questionNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_\-]{0,63}$`)
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -184,7 +185,8 @@ func asArray(raw json.RawMessage) any {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		if err := json.Unmarshal([]byte(s), &arr); err == nil {
+		// The text "null" is text, not a missing answer.
+		if err := json.Unmarshal([]byte(s), &arr); err == nil && arr != nil {
 			return arr
 		}
 		return s
@@ -205,6 +207,9 @@ func asObject(raw json.RawMessage) (map[string]any, error) {
 	}
 	if err := json.Unmarshal([]byte(s), &o); err != nil {
 		return nil, err
+	}
+	if o == nil {
+		return nil, errors.New("the text null is not an object")
 	}
 	return o, nil
 }

@@ -61,7 +61,8 @@ func parseReact(text string) reactStep {
 		st.problem = `your reply has neither "Action:" nor "Final Answer:"; follow the format`
 		return st
 	}
-	st.action = strings.Trim(strings.TrimSpace(m[1]), "`\"'[]")
+	// Spaces, then quotes and brackets, then spaces inside them ("` calc `").
+	st.action = strings.TrimSpace(strings.Trim(strings.TrimSpace(m[1]), "`\"'[]"))
 	in := reactInput.FindStringSubmatch(text)
 	if in == nil {
 		st.problem = `"Action:" must be followed by "Action Input:" with a JSON object`
@@ -70,7 +71,7 @@ func parseReact(text string) reactStep {
 	st.input = strings.TrimSpace(strings.Trim(strings.TrimSpace(in[1]), "`"))
 	st.input = strings.TrimSpace(strings.TrimPrefix(st.input, "json"))
 	var obj map[string]any
-	if json.Unmarshal([]byte(st.input), &obj) != nil {
+	if json.Unmarshal([]byte(st.input), &obj) != nil || obj == nil { // null unmarshals into a map as nil
 		st.problem = "the Action Input is not a JSON object"
 	}
 	return st

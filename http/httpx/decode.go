@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 
@@ -24,7 +25,9 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	// One byte past the limit tells a body at the limit from a larger one;
+	// at MaxInt64 there is no larger one to tell.
+	b, err := io.ReadAll(io.LimitReader(r.Body, min(limit, math.MaxInt64-1)+1))
 	if err != nil {
 		return nil, &tessera.Error{Code: tessera.EMALFORMED, Message: "The request body could not be read."}
 	}
@@ -76,7 +79,9 @@ func decode(body []byte, v any, strict bool) error {
 		}
 		return malformed(err)
 	}
-	if dec.More() {
+	// More reports false before a stray ']' or '}', so read on: only the
+	// end of the body may follow the value.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &tessera.Error{Code: tessera.EMALFORMED, Message: "The request body has data after the JSON value."}
 	}
 	return nil

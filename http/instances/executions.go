@@ -45,11 +45,18 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := httpx.PrincipalFrom(r.Context())
-	if _, err := h.cfg.Store.ExecutionGetByID(r.Context(), &tessera.ExecutionGetParams{ID: id, WorkspaceID: p.WorkspaceID}); err != nil {
+	ex, err := h.cfg.Store.ExecutionGetByID(r.Context(), &tessera.ExecutionGetParams{ID: id, WorkspaceID: p.WorkspaceID})
+	if err != nil {
 		if tessera.ErrorCode(err) == tessera.ENOTFOUND {
 			err = tessera.Errorf(tessera.ENOTFOUND, "Execution not found")
 		}
 		h.fail(w, r, err)
+		return
+	}
+	if ex.Status.Terminal() && after >= ex.LastEventSeq {
+		// Nothing will follow the cursor. 204 is what tells EventSource,
+		// which reconnects with the last id it saw, to stop.
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	sse, err := httpx.StartSSE(w)

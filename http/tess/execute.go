@@ -18,10 +18,21 @@ import (
 
 // reserved are the execute body's own fields; every other root-level field
 // is an answer to one of the agent's questions.
-var reserved = map[string]bool{
-	"messages": true, "root_id": true, "temperature": true, "model": true, "tools": true,
-	"file_ids": true, "memory_collections": true, "waitExecution": true, "wait_execution": true,
-	"stream": true, "answers": true, "timeout": true, "multitask_strategy": true,
+var reserved = reservedSet()
+
+// reservedSet is the root fields that are not answers: the domain's one
+// list, so that an agent cannot have a question the execute body would
+// read as something else.
+func reservedSet() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range []string{"messages", "root_id", "temperature", "model", "tools", "file_ids", "memory_collections",
+		"waitExecution", "wait_execution", "stream", "answers", "timeout", "multitask_strategy"} {
+		if !tessera.IsReservedName(n) {
+			panic("tess: " + n + " is read at the root of an execute body but questions may use it")
+		}
+		m[n] = true
+	}
+	return m
 }
 
 // executeResponse is the execute endpoint's answer; template_id is a
@@ -146,10 +157,16 @@ func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, execute
 	opts.stream = stream
 	if raw, ok := root["timeout"]; ok && !isNull(raw) {
 		var secs float64
-		if err := json.Unmarshal(raw, &secs); err != nil || secs <= 0 {
+		switch err := json.Unmarshal(raw, &secs); {
+		case err != nil || secs <= 0:
 			v.Add("timeout", "The timeout must be a positive number of seconds.")
+		case secs < 0.001 || secs > maxTimeoutSeconds:
+			// Past these, seconds do not convert to a duration: below a
+			// millisecond it rounds to nothing, above it overflows.
+			v.Add("timeout", "The timeout must be between 0.001 and %d seconds.", maxTimeoutSeconds)
+		default:
+			req.Timeout = time.Duration(secs * float64(time.Second))
 		}
-		req.Timeout = time.Duration(secs * float64(time.Second))
 	}
 	req.MultitaskStrategy = parseString(&v, root["multitask_strategy"], "multitask_strategy")
 	wait := false
@@ -162,7 +179,7 @@ func parseExecute(body []byte, r *http.Request) (*engine.ExecuteRequest, execute
 			wait = wait || b
 		}
 		if s := r.URL.Query().Get(name); s != "" {
-			b, err := parseFlag(json.RawMessage(strconv.Quote(s)))
+			b, err := flagWord(s)
 			if err != nil {
 				v.Add(name, "The %s query parameter must be true or false.", name)
 			}
@@ -279,15 +296,25 @@ func parseFlag(raw json.RawMessage) (bool, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		switch strings.ToLower(strings.TrimSpace(s)) {
-		case "true", "1", "yes", "on":
-			return true, nil
-		case "false", "0", "no", "off", "":
-			return false, nil
-		}
+		return flagWord(s)
 	}
 	return false, tessera.Errorf(tessera.EINVALID, "not a boolean")
 }
+
+// flagWord reads a flag written as a word, in a JSON string or a query.
+func flagWord(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off", "":
+		return false, nil
+	}
+	return false, tessera.Errorf(tessera.EINVALID, "not a boolean")
+}
+
+// maxTimeoutSeconds is the longest timeout a request may name (a day, as
+// an agent's timeout_seconds); the server's maximum still applies.
+const maxTimeoutSeconds = 24 * 3600
 
 func invalid(field, msg string) error {
 	return &tessera.Error{Code: tessera.EINVALID, Message: msg, Fields: map[string][]string{field: {msg}}}
