@@ -167,6 +167,16 @@ func buildSource(t *testing.T, path string) *source {
 		Instance: &tessera.Instance{WorkspaceID: 1, AgentID: a2.ID, Name: "gone"}}))
 	must(t, store.InstanceDelete(ctx, &tessera.InstanceGetParams{ID: gone.ID, WorkspaceID: 1}))
 	src.deletedInstance = gone.ID
+	// A webhook of a1 (its executions' ends queue deliveries), an event
+	// secret with a signature seen, and a schedule of the instance.
+	mustGet[*tessera.Webhook](t)(store.WebhookCreate(ctx, &tessera.WebhookCreateParams{Now: at(18), Webhook: &tessera.Webhook{
+		WorkspaceID: 1, AgentID: a1.ID, URL: "https://hooks.example.com/in", Method: "POST", Status: tessera.WebhookActive, Secret: "whsec_1"}}))
+	must(t, store.InstanceSetTriggerSecret(ctx, 1, inst.ID, "trsec_1", at(18)))
+	must(t, store.TriggerSeen(ctx, inst.ID, "sig-1", at(18), at(0)))
+	next := at(60)
+	mustGet[*tessera.Schedule](t)(store.ScheduleCreate(ctx, &tessera.ScheduleCreateParams{Now: at(19), Schedule: &tessera.Schedule{
+		WorkspaceID: 1, AgentID: a1.ID, InstanceID: &inst.ID, Name: "hourly", Cron: "0 * * * *", Timezone: "Europe/Paris",
+		Input: json.RawMessage(`{"ticket": "T-9",  "n": 1}`), Enabled: true, NextRunAt: &next}}))
 
 	keyID := keyA.ID
 	exec := func(ws, agentID, root int64, minute int, mod func(*tessera.Execution)) *tessera.Execution {
