@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -206,65 +204,15 @@ func (e *redactedError) Unwrap() error { return e.err }
 // redact is a last defence: some servers echo the key they were sent. Only
 // whole tokens are replaced, so that a short placeholder key ("x") does not
 // mangle the words that contain it.
-func (p *Provider) redact(msg string) string {
-	key := p.apiKey
-	if key == "" {
-		return msg
-	}
-	var b strings.Builder
-	done := 0 // msg[:done] is written
-	for from := 0; ; {
-		i := strings.Index(msg[from:], key)
-		if i < 0 {
-			break
-		}
-		start, end := from+i, from+i+len(key)
-		if !keyByte(msg, start-1) && !keyByte(msg, end) {
-			b.WriteString(msg[done:start])
-			b.WriteString("[redacted]")
-			done = end
-			from = end
-			continue
-		}
-		from = start + 1
-	}
-	b.WriteString(msg[done:])
-	return b.String()
-}
-
-// keyByte reports whether msg[i] exists and may be part of an API key.
-func keyByte(msg string, i int) bool {
-	if i < 0 || i >= len(msg) {
-		return false
-	}
-	c := msg[i]
-	return c == '-' || c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func (p *Provider) redact(msg string) string { return llm.RedactKey(msg, p.apiKey) }
 
 // retryAfterSeconds reads Retry-After-Ms, the finer value, and failing
 // that Retry-After (delay-seconds or an HTTP date), in the order the SDK
 // reads them. It rounds up so that a caller waiting that long is never
 // early; 0 means none.
 func retryAfterSeconds(h http.Header, now time.Time) int {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			return ceilSeconds(n / 1000)
-		}
+	if n := llm.RetryAfterMs(h); n > 0 {
+		return n
 	}
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			return ceilSeconds(n)
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return ceilSeconds(t.Sub(now).Seconds())
-		}
-	}
-	return 0
-}
-
-func ceilSeconds(s float64) int {
-	if math.IsNaN(s) || s <= 0 {
-		return 0
-	}
-	return int(min(math.Ceil(s), math.MaxInt32))
+	return llm.RetryAfter(h, now)
 }

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +63,7 @@ func (p *Provider) apiError(e genai.APIError, rec *responseRecord) error {
 		msg = "the stream failed: " + cmp.Or(msg, "no reason given")
 	}
 	le := p.newError(status, kindOf(code, e), shorten(msg), p.scrub(e))
-	le.RetryAfterSeconds = cmp.Or(retryAfterSeconds(rec.header, time.Now()), retryDelaySeconds(e.Details))
+	le.RetryAfterSeconds = cmp.Or(llm.RetryAfter(rec.header, time.Now()), retryDelaySeconds(e.Details))
 	return le
 }
 
@@ -138,40 +136,7 @@ func (p *Provider) newError(status int, kind, msg string, cause error) *llm.Erro
 // the URL, but some errors quote it. Only whole tokens are replaced, so
 // that a short placeholder key ("x") does not mangle the words that
 // contain it.
-func (p *Provider) redact(msg string) string {
-	key := p.apiKey
-	if key == "" {
-		return msg
-	}
-	var b strings.Builder
-	done := 0 // msg[:done] is written
-	for from := 0; ; {
-		i := strings.Index(msg[from:], key)
-		if i < 0 {
-			break
-		}
-		start, end := from+i, from+i+len(key)
-		if !keyByte(msg, start-1) && !keyByte(msg, end) {
-			b.WriteString(msg[done:start])
-			b.WriteString("[redacted]")
-			done = end
-			from = end
-			continue
-		}
-		from = start + 1
-	}
-	b.WriteString(msg[done:])
-	return b.String()
-}
-
-// keyByte reports whether msg[i] exists and may be part of an API key.
-func keyByte(msg string, i int) bool {
-	if i < 0 || i >= len(msg) {
-		return false
-	}
-	c := msg[i]
-	return c == '-' || c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func (p *Provider) redact(msg string) string { return llm.RedactKey(msg, p.apiKey) }
 
 func shorten(s string) string {
 	const max = 300
@@ -180,23 +145,6 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:max] + "…"
-}
-
-// retryAfterSeconds reads Retry-After (delay-seconds or an HTTP date),
-// rounding up so that a caller waiting that long is never early; 0 means
-// none.
-func retryAfterSeconds(h http.Header, now time.Time) int {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		return ceilSeconds(n)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return ceilSeconds(t.Sub(now).Seconds())
-	}
-	return 0
 }
 
 // retryDelaySeconds reads the retryDelay ("34s", "0.5s") of a RetryInfo
@@ -208,16 +156,9 @@ func retryDelaySeconds(details []map[string]any) int {
 		}
 		if s, ok := d["retryDelay"].(string); ok {
 			if delay, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
-				return ceilSeconds(delay.Seconds())
+				return llm.CeilSeconds(delay.Seconds())
 			}
 		}
 	}
 	return 0
-}
-
-func ceilSeconds(s float64) int {
-	if math.IsNaN(s) || s <= 0 {
-		return 0
-	}
-	return int(min(math.Ceil(s), math.MaxInt32))
 }

@@ -4,38 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-	"time"
 
 	"google.golang.org/genai"
 
 	"github.com/tessera-run/tessera/llm"
 )
-
-func TestRetryAfterSeconds(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	cases := []struct {
-		header http.Header
-		want   int
-	}{
-		{http.Header{}, 0},
-		{nil, 0},
-		{http.Header{"Retry-After": {"12"}}, 12},
-		{http.Header{"Retry-After": {" 1.2 "}}, 2},
-		{http.Header{"Retry-After": {"0"}}, 0},
-		{http.Header{"Retry-After": {"-3"}}, 0},
-		{http.Header{"Retry-After": {"NaN"}}, 0},
-		{http.Header{"Retry-After": {"1e300"}}, 1<<31 - 1},
-		{http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, 90},
-		{http.Header{"Retry-After": {now.Add(-time.Minute).Format(http.TimeFormat)}}, 0},
-		{http.Header{"Retry-After": {"soon"}}, 0},
-	}
-	for _, tc := range cases {
-		if got := retryAfterSeconds(tc.header, now); got != tc.want {
-			t.Errorf("retryAfterSeconds(%v) = %d, want %d", tc.header, got, tc.want)
-		}
-	}
-}
 
 func TestRetryDelaySeconds(t *testing.T) {
 	t.Parallel()
