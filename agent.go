@@ -308,3 +308,18 @@ func emptyAsNil(v any) any {
 	}
 	return v
 }
+
+// VersionRecord is what a write of a publishes as a version: the snapshot
+// of its definition and the summary of what changed from old (nil for a
+// new agent). Both stores record it in the write's transaction.
+func VersionRecord(old, a *Agent) (snapshot []byte, summary string, err error) {
+	snapshot, err = json.Marshal(a)
+	if err != nil {
+		return nil, "", fmt.Errorf("encode version snapshot: %w", err)
+	}
+	summary = "created"
+	if old != nil {
+		summary = strings.Join(ChangedFields(old, a), ", ")
+	}
+	return snapshot, summary, nil
+}

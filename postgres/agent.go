@@ -283,13 +283,9 @@ func (s *Store) AgentUpsertBySlug(ctx context.Context, params *tessera.AgentCrea
 // insertVersion records the version a write of an agent published: its
 // snapshot and what changed from old (nil for a new agent).
 func insertVersion(ctx context.Context, q querier, old, a *tessera.Agent, actor string, rollbackFrom *int, now time.Time) error {
-	snapshot, err := json.Marshal(a)
+	snapshot, summary, err := tessera.VersionRecord(old, a)
 	if err != nil {
-		return fmt.Errorf("encode version snapshot: %w", err)
-	}
-	summary := "created"
-	if old != nil {
-		summary = strings.Join(tessera.ChangedFields(old, a), ", ")
+		return err
 	}
 	_, err = q.Exec(ctx, `INSERT INTO agent_versions
 		(agent_id, version, workspace_id, snapshot, published_by, rollback_from, change_summary, created_at)
