@@ -78,8 +78,16 @@ const deliveryColumns = `d.id, d.webhook_id, d.execution_id, d.workspace_id, d.s
 // the select and the lease in one transaction cannot race another node.
 func (s *Store) DeliveryClaim(ctx context.Context, params *tessera.DeliveryClaimParams) ([]*tessera.WebhookDelivery, error) {
 	now, until := micros(params.Now), micros(params.Now.Add(params.Lease))
+	// Every node polls every few seconds; a read first keeps an idle poll
+	// from taking SQLite's one write lock.
+	var due int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1)`, now).Scan(&due)
+	if err != nil || due == 0 {
+		return nil, wrap("delivery claim", err)
+	}
 	var list []*tessera.WebhookDelivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+`, w.url, w.method, w.secret
 			FROM webhook_deliveries AS d JOIN webhooks AS w ON w.id = d.webhook_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
